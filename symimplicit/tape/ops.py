@@ -1,0 +1,228 @@
+"""Elementary primitives of the tape, each with its chain rule beside its forward.
+
+Names and calling conventions follow the seed: ``Plus(a, b)``, ``Sum(*xs)``,
+``Times(a, b)``, ``Pow(x, p=2)``, ``Mod(x, m=3)``, ``Cos(x)``...  Positional
+arguments are differentiated, keyword arguments are constants.
+
+A vjp has the signature ``vjp(g, node) -> cotangents``: ``g`` is ∂L/∂out and
+the result holds ∂L/∂(each positional argument).  ``node.value`` is the
+output, ``node._parents[i].value`` the i-th input.
+
+Every primitive's SymPy twin lives in :mod:`symimplicit.twins`, outside the
+engine, so this module never imports SymPy.
+"""
+from __future__ import annotations
+
+import math
+
+from symimplicit.errors import DomainError
+from symimplicit.tape.engine import Function, Scalar, _NUMBER_TYPES
+
+__all__ = [
+    "Primitive", "ELEMENTARY",
+    "Plus", "Sum", "Minus", "Neg", "Times", "Divide", "Pow", "Mod", "Abs",
+    "Cos", "Sin", "Tan", "Exp", "Log", "Sqrt", "Tanh", "Atan", "Sinh", "Cosh",
+    "Log1p", "Expm1", "Asin", "Acos", "Asinh", "Acosh", "Atanh", "Erf",
+]
+
+_MATH_ERRORS = (ValueError, OverflowError, ZeroDivisionError)
+
+
+class Primitive(Function):
+    """An elementary Function: floats in, float out, math errors as DomainError."""
+
+    __slots__ = ()
+
+    def __call__(self, *args, **kwargs):
+        try:
+            out = Function.__call__(self, *args, **kwargs)
+        except _MATH_ERRORS as exc:
+            raise _domain_error(self.name, args, kwargs, exc) from exc
+        if out.__class__ is complex or (isinstance(out, Scalar) and out.value.__class__ is complex):
+            raise _domain_error(self.name, args, kwargs, "the result is complex")
+        return out
+
+
+def _domain_error(name, args, kwargs, why) -> DomainError:
+    shown = [repr(getattr(a, "value", a)) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+    return DomainError(f"{name}({', '.join(shown)}) is outside its domain: {why}")
+
+
+ELEMENTARY: dict[str, Primitive] = {}
+"""Every elementary primitive by name (the twins module maps the same names to SymPy)."""
+
+
+def _primitive(name, forward, vjp) -> Primitive:
+    fn = Primitive(name, forward, vjp=vjp)
+    ELEMENTARY[name] = fn
+    return fn
+
+
+def _x(node):
+    """The value of a unary node's argument."""
+    return node._parents[0].value
+
+
+# -- arithmetic -------------------------------------------------------------------
+Plus = _primitive("Plus", lambda a, b: a + b,
+                  lambda g, n: (g, g))                                  # d(a+b) = da + db
+Sum = _primitive("Sum", lambda *xs: sum(xs),
+                 lambda g, n: (g,) * len(n._parents))                   # d(Σxᵢ) = Σdxᵢ
+Minus = _primitive("Minus", lambda a, b: a - b,
+                   lambda g, n: (g, -g))                                # d(a-b) = da - db
+Neg = _primitive("Neg", lambda a: -a,
+                 lambda g, n: (-g,))                                    # d(-a) = -da
+Times = _primitive("Times", lambda a, b: a * b,
+                   lambda g, n: (g * n._parents[1].value,
+                                 g * n._parents[0].value))              # d(ab) = b da + a db
+Divide = _primitive("Divide", lambda a, b: a / b,
+                    lambda g, n: (g / n._parents[1].value,
+                                  -g * n.value / n._parents[1].value))  # d(a/b) = da/b - (a/b) db/b
+
+
+def _pow_forward(x, y=None, *, p=None):
+    return x ** (p if y is None else y)
+
+
+def _pow_vjp(g, n):
+    parents = n._parents
+    x = parents[0].value
+    if len(parents) == 1:
+        p = n._kw["p"]
+        return (g * (p * x ** (p - 1)),)                                # d(xᵖ) = p xᵖ⁻¹ dx
+    y = parents[1].value
+    if x > 0:
+        dy = n.value * math.log(x)                                      # d(xʸ)/dy = xʸ log x
+    elif x == 0 and y > 0:
+        dy = 0.0
+    else:
+        raise DomainError(f"Pow({x!r}, {y!r}): the derivative in the exponent needs a positive base")
+    return (g * (y * x ** (y - 1)), g * dy)
+
+
+Pow = _primitive("Pow", _pow_forward, _pow_vjp)
+
+
+def _mod_forward(x, y=None, *, m=None):
+    return x % (m if y is None else y)
+
+
+def _mod_vjp(g, n):
+    parents = n._parents
+    if len(parents) == 1:
+        return (g,)                                                     # d(x mod m) = dx
+    x, y = parents[0].value, parents[1].value
+    return (g, -g * math.floor(x / y))                                  # x mod y = x - y⌊x/y⌋
+
+
+Mod = _primitive("Mod", _mod_forward, _mod_vjp)
+Abs = _primitive("Abs", abs,
+                 lambda g, n: (g * ((_x(n) > 0) - (_x(n) < 0)),))       # d|x| = sign(x) dx
+
+# -- elementary functions ------------------------------------------------------------
+Cos = _primitive("Cos", math.cos, lambda g, n: (g * -math.sin(_x(n)),))          # d cos x = -sin x dx
+Sin = _primitive("Sin", math.sin, lambda g, n: (g * math.cos(_x(n)),))           # d sin x = cos x dx
+Tan = _primitive("Tan", math.tan, lambda g, n: (g * (1 + n.value * n.value),))   # d tan x = (1 + tan²x) dx
+Exp = _primitive("Exp", math.exp, lambda g, n: (g * n.value,))                   # d eˣ = eˣ dx
+Log = _primitive("Log", math.log, lambda g, n: (g / _x(n),))                     # d log x = dx / x
+Sqrt = _primitive("Sqrt", math.sqrt, lambda g, n: (g / (2 * n.value),))          # d √x = dx / (2√x)
+Tanh = _primitive("Tanh", math.tanh, lambda g, n: (g * (1 - n.value * n.value),))  # d tanh x = (1 - tanh²x) dx
+Atan = _primitive("Atan", math.atan, lambda g, n: (g / (1 + _x(n) ** 2),))       # d atan x = dx / (1 + x²)
+Sinh = _primitive("Sinh", math.sinh, lambda g, n: (g * math.cosh(_x(n)),))       # d sinh x = cosh x dx
+Cosh = _primitive("Cosh", math.cosh, lambda g, n: (g * math.sinh(_x(n)),))       # d cosh x = sinh x dx
+Log1p = _primitive("Log1p", math.log1p, lambda g, n: (g / (1 + _x(n)),))         # d log(1+x) = dx / (1+x)
+Expm1 = _primitive("Expm1", math.expm1, lambda g, n: (g * (n.value + 1),))       # d (eˣ-1) = eˣ dx
+Asin = _primitive("Asin", math.asin, lambda g, n: (g / math.sqrt(1 - _x(n) ** 2),))    # d asin x = dx/√(1-x²)
+Acos = _primitive("Acos", math.acos, lambda g, n: (-g / math.sqrt(1 - _x(n) ** 2),))   # d acos x = -dx/√(1-x²)
+Asinh = _primitive("Asinh", math.asinh, lambda g, n: (g / math.sqrt(_x(n) ** 2 + 1),))  # d asinh x = dx/√(x²+1)
+Acosh = _primitive("Acosh", math.acosh, lambda g, n: (g / math.sqrt(_x(n) ** 2 - 1),))  # d acosh x = dx/√(x²-1)
+Atanh = _primitive("Atanh", math.atanh, lambda g, n: (g / (1 - _x(n) ** 2),))     # d atanh x = dx/(1-x²)
+Erf = _primitive("Erf", math.erf,
+                 lambda g, n: (g * 2 / math.sqrt(math.pi) * math.exp(-_x(n) ** 2),))  # d erf x = 2/√π e^{-x²} dx
+
+
+# -- operators on Scalar -------------------------------------------------------------
+# The fast path of the common binary operators builds the node directly; the
+# Functions above define their chain rules.
+
+def _lift(other):
+    """A Scalar for ``other``, or None when it is not a number."""
+    if isinstance(other, Scalar):
+        return other
+    if isinstance(other, _NUMBER_TYPES):
+        return Scalar(other)
+    try:
+        return Scalar(float(other))  # numpy scalars, fractions...
+    except (TypeError, ValueError):
+        return None
+
+
+def _binary(fn, op, reflected=False):
+    def method(self, other):
+        other = _lift(other)
+        if other is None:
+            return NotImplemented
+        a, b = (other, self) if reflected else (self, other)
+        try:
+            value = op(a.value, b.value)
+        except _MATH_ERRORS as exc:
+            raise _domain_error(fn.name, (a, b), {}, exc) from exc
+        return Scalar(value, (a, b), fn)
+
+    method.__name__ = f"__{'r' if reflected else ''}{fn.name.lower()}__"
+    return method
+
+
+def _add(a, b):
+    return a + b
+
+
+def _sub(a, b):
+    return a - b
+
+
+def _mul(a, b):
+    return a * b
+
+
+def _truediv(a, b):
+    return a / b
+
+
+Scalar.__add__ = _binary(Plus, _add)
+Scalar.__radd__ = _binary(Plus, _add, reflected=True)
+Scalar.__sub__ = _binary(Minus, _sub)
+Scalar.__rsub__ = _binary(Minus, _sub, reflected=True)
+Scalar.__mul__ = _binary(Times, _mul)
+Scalar.__rmul__ = _binary(Times, _mul, reflected=True)
+Scalar.__truediv__ = _binary(Divide, _truediv)
+Scalar.__rtruediv__ = _binary(Divide, _truediv, reflected=True)
+
+
+def _pow(self, other):
+    if isinstance(other, Scalar):
+        return Pow(self, other)
+    if isinstance(other, _NUMBER_TYPES):
+        return Pow(self, p=other)  # a constant exponent is not differentiated
+    return NotImplemented
+
+
+def _rpow(self, other):
+    other = _lift(other)
+    return NotImplemented if other is None else Pow(other, self)
+
+
+def _mod(self, other):
+    if isinstance(other, Scalar):
+        return Mod(self, other)
+    if isinstance(other, _NUMBER_TYPES):
+        return Mod(self, m=other)
+    return NotImplemented
+
+
+Scalar.__pow__ = _pow
+Scalar.__rpow__ = _rpow
+Scalar.__mod__ = _mod
+Scalar.__neg__ = lambda self: Neg(self)
+Scalar.__pos__ = lambda self: self
+Scalar.__abs__ = lambda self: Abs(self)
