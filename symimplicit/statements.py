@@ -1,0 +1,353 @@
+"""Problem statements: what defines the unknown x(θ) implicitly.
+
+Three kinds, one base class :class:`Statement`:
+
+* :class:`Root`        F(x, θ) = 0
+* :class:`FixedPoint`  x = f(x, θ)                 (residual x - f)
+* :class:`Minimize`    x = argmin f(x, θ)          (residual ∇ₓf)
+  optionally subject to g(x, θ) = 0                 (residual [∇ₓf + Jgᵀλ ; g], λ internal)
+
+A statement only *states* the problem in SymPy and checks that it is well formed
+(shapes, unknowns that occur, parameters distinct from the unknowns).  It solves
+nothing; :meth:`Statement.derive` hands it to :mod:`symimplicit.derive`.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import sympy as sp
+
+from symimplicit.errors import StatementError
+
+__all__ = ["Statement", "Root", "FixedPoint", "Minimize"]
+
+
+# --------------------------------------------------------------------------- #
+# argument normalisation                                                       #
+# --------------------------------------------------------------------------- #
+
+def _as_symbol(obj: Any, role: str) -> sp.Symbol:
+    """A Symbol from a Symbol or a name; anything else is a StatementError."""
+    if isinstance(obj, str):
+        if not obj.isidentifier():
+            raise StatementError(f"{role} name {obj!r} is not a valid identifier")
+        return sp.Symbol(obj)
+    if isinstance(obj, sp.Symbol):
+        return obj
+    raise StatementError(f"{role} must be a sympy Symbol or a name, got {obj!r} "
+                         f"({type(obj).__name__})")
+
+
+def _symbols(obj: Any, role: str) -> tuple[tuple[sp.Symbol, ...], bool]:
+    """(symbols, given_as_sequence) from one Symbol/name or a sequence of them."""
+    if isinstance(obj, (str, sp.Symbol)):
+        return (_as_symbol(obj, role),), False
+    if isinstance(obj, sp.MatrixBase):
+        obj = list(obj)
+    if not isinstance(obj, Iterable):
+        raise StatementError(f"{role} must be a Symbol or a sequence of Symbols, got {obj!r}")
+    syms = tuple(_as_symbol(s, role) for s in obj)
+    seen: set[sp.Symbol] = set()
+    for s in syms:
+        if s in seen:
+            raise StatementError(f"{role} {s} is listed twice")
+        seen.add(s)
+    return syms, True
+
+
+def _as_expr(obj: Any, what: str) -> sp.Expr:
+    """A SymPy expression from an expression, a number or an ``Eq`` (lhs - rhs).
+
+    Strings are refused: text goes through :func:`symimplicit.parse.parse`,
+    never through ``sympify`` (which evaluates Python code).
+    """
+    if isinstance(obj, str):
+        raise StatementError(f"{what} is the string {obj!r}; use symimplicit.parse.parse "
+                             "to turn text into a statement safely")
+    if isinstance(obj, sp.Equality):
+        return obj.lhs - obj.rhs                         # lhs = rhs  ⇔  lhs - rhs = 0
+    if isinstance(obj, (bool, sp.logic.boolalg.BooleanAtom)):
+        raise StatementError(f"{what} is the constant truth value {obj}: "
+                             "the equation was evaluated before it reached the statement")
+    if isinstance(obj, (int, float)):
+        return sp.sympify(obj)                           # numbers only: no text is evaluated
+    if not isinstance(obj, sp.Expr):
+        raise StatementError(f"{what} must be a SymPy expression or Eq, got {obj!r} "
+                             f"({type(obj).__name__})")
+    if obj.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        raise StatementError(f"{what} contains an infinity or NaN: {obj}")
+    return obj
+
+
+def _as_exprs(obj: Any, what: str) -> tuple[tuple[sp.Expr, ...], bool]:
+    """(expressions, given_as_sequence) from one expression or a sequence."""
+    if isinstance(obj, sp.MatrixBase):
+        return tuple(_as_expr(e, f"{what}[{i}]") for i, e in enumerate(obj)), True
+    if isinstance(obj, (list, tuple)):
+        return tuple(_as_expr(e, f"{what}[{i}]") for i, e in enumerate(obj)), True
+    return (_as_expr(obj, what),), False
+
+
+def _free(exprs: Iterable[sp.Expr]) -> set[sp.Symbol]:
+    out: set[sp.Symbol] = set()
+    for e in exprs:
+        out |= {s for s in e.free_symbols if isinstance(s, sp.Symbol)}
+    return out
+
+
+def _multiplier_symbols(count: int, taken: set[str]) -> tuple[sp.Symbol, ...]:
+    """Deterministic Lagrange multiplier names λ₁, λ₂ ... (``lambda_1``), avoiding clashes."""
+    out = []
+    for k in range(1, count + 1):
+        name = f"lambda_{k}"
+        while name in taken:
+            name += "_"
+        out.append(sp.Symbol(name))
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------- #
+# the statements                                                               #
+# --------------------------------------------------------------------------- #
+
+class Statement:
+    """Common part of :class:`Root`, :class:`FixedPoint` and :class:`Minimize`.
+
+    Attributes (see docs/architecture.md): ``kind``, ``unknowns``, ``is_vector``,
+    ``params``, ``multipliers``, ``system_unknowns``, ``residual``, ``expression``.
+    """
+
+    kind: str = ""
+
+    def __init__(self, expression, unknown, params=None):
+        self.unknowns, self.is_vector = _symbols(unknown, "unknown")
+        if not self.unknowns:
+            raise StatementError("no unknown given")
+        self._exprs, self._expr_is_seq = self._normalise(expression)
+        self.multipliers: tuple[sp.Symbol, ...] = ()
+        self.params = self._check_params(params, self._all_exprs())
+        self._check_occurs(self._exprs)
+        self._derivation = None
+
+    # -- hooks overridden by the subclasses -------------------------------- #
+    def _normalise(self, expression):
+        return _as_exprs(expression, "F")
+
+    def _all_exprs(self) -> tuple[sp.Expr, ...]:
+        return self._exprs
+
+    # -- validation --------------------------------------------------------- #
+    def _check_params(self, params, exprs) -> tuple[sp.Symbol, ...]:
+        """The parameters: given, or the other free symbols sorted by name."""
+        free = _free(exprs)
+        if params is None:
+            return tuple(sorted(free - set(self.unknowns), key=lambda s: s.name))
+        given, _ = _symbols(params, "parameter")
+        for p in given:
+            if p in self.unknowns:
+                raise StatementError(f"{p} is both an unknown and a parameter")
+        stray = free - set(self.unknowns) - set(given)
+        if stray:
+            names = ", ".join(sorted(s.name for s in stray))
+            raise StatementError(f"symbol(s) {names} occur in {self.kind} but are neither "
+                                 f"unknowns {self.unknowns} nor parameters {given}; "
+                                 "add them to params")
+        return given
+
+    def _check_occurs(self, exprs) -> None:
+        free = _free(exprs)
+        for x in self.unknowns:
+            if x not in free:
+                raise StatementError(f"the unknown {x} does not occur in the {self.kind} "
+                                     f"{self._show()}")
+
+    def _check_count(self, count: int, what: str) -> None:
+        if count != len(self.unknowns):
+            raise StatementError(f"{count} {what} for {len(self.unknowns)} unknown(s) "
+                                 f"{self.unknowns}: the shapes must match")
+
+    # -- the public face ---------------------------------------------------- #
+    @property
+    def system_unknowns(self) -> tuple[sp.Symbol, ...]:
+        """What the residual is solved for: the unknowns, then any multipliers."""
+        return self.unknowns + self.multipliers
+
+    @property
+    def expression(self):
+        """What the user gave (F, f): one expression, or a tuple of them."""
+        return self._exprs if self._expr_is_seq else self._exprs[0]
+
+    @property
+    def residual(self) -> sp.Matrix:
+        """Column F(z, θ) whose zero defines the solution."""
+        raise NotImplementedError
+
+    @property
+    def unknown(self):
+        """The unknown as the user gave it: a Symbol, or a tuple for vector unknowns."""
+        return self.unknowns if self.is_vector else self.unknowns[0]
+
+    def derive(self):
+        """The :class:`~symimplicit.derive.Derivation` of this statement (memoised)."""
+        if self._derivation is None:
+            from symimplicit.derive import Derivation
+            self._derivation = Derivation(self)
+        return self._derivation
+
+    def primitive(self, **options):
+        """An implicit tape Function for this statement (see symimplicit.lower)."""
+        from symimplicit.lower.layers import make_primitive
+        return make_primitive(self, **options)
+
+    def lower(self, **options):
+        """Vectorised solve + derivatives over arrays (see symimplicit.lower)."""
+        from symimplicit.lower.layers import make_lowered
+        return make_lowered(self, **options)
+
+    # -- identity and display ----------------------------------------------- #
+    def _key(self):
+        return (self.kind, self._exprs, self.unknowns, self.is_vector, self.params)
+
+    def __eq__(self, other):
+        return type(other) is type(self) and self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def _show(self) -> str:
+        return str(list(self._exprs)) if self._expr_is_seq else str(self._exprs[0])
+
+    def _unknown_text(self) -> str:
+        return str(list(self.unknowns)) if self.is_vector else str(self.unknowns[0])
+
+    def __repr__(self):
+        params = "(" + ", ".join(map(str, self.params)) + ("," if len(self.params) == 1 else "") + ")"
+        return (f"{type(self).__name__}({self._show()}, unknown={self._unknown_text()}, "
+                f"params={params}{self._repr_extra()})")
+
+    def _repr_extra(self) -> str:
+        return ""
+
+
+class Root(Statement):
+    """x(θ) defined by F(x, θ) = 0.
+
+    ``F`` is an expression (``= 0`` implied), an ``Eq`` (lhs - rhs = 0) or a sequence
+    of them, one per unknown.  ``unknown`` is a Symbol or a sequence of Symbols;
+    ``params`` a sequence of Symbols (default: the other free symbols, by name).
+    """
+
+    kind = "root"
+
+    def __init__(self, F, unknown, params=None):
+        super().__init__(F, unknown, params)
+        self._check_count(len(self._exprs), "equation(s)")
+
+    @property
+    def residual(self) -> sp.Matrix:
+        return sp.Matrix(self._exprs)                    # F(x, θ)
+
+
+class FixedPoint(Statement):
+    """x(θ) defined by x = f(x, θ); the residual is F = x - f.
+
+    ``f`` is an expression, or a sequence with one entry per unknown.
+    """
+
+    kind = "fixed_point"
+
+    def __init__(self, f, unknown, params=None):
+        super().__init__(f, unknown, params)
+        self._check_count(len(self._exprs), "map component(s)")
+
+    def _normalise(self, expression):
+        if isinstance(expression, sp.Equality):
+            raise StatementError(f"FixedPoint takes the map f of x = f(x, θ), not an equation "
+                                 f"({expression}); use Root for an equation")
+        return _as_exprs(expression, "f")
+
+    def _check_occurs(self, exprs) -> None:
+        # x = f(x, θ): the unknown occurs on the left by definition; f must not be x itself
+        for x, f in zip(self.unknowns, exprs):
+            if sp.expand(x - f) == 0:
+                raise StatementError(f"the fixed point map for {x} is the identity: "
+                                     f"x = {f} holds for every x")
+
+    @property
+    def residual(self) -> sp.Matrix:
+        return sp.Matrix([x - f for x, f in zip(self.unknowns, self._exprs)])   # x - f(x, θ)
+
+
+class Minimize(Statement):
+    """x(θ) = argmin f(x, θ), optionally subject to equality constraints g(x, θ) = 0.
+
+    Unconstrained, the residual is the gradient ∇ₓf.  With constraints the
+    residual is the KKT system [∇ₓf + Jgᵀλ ; g] in the unknowns (x, λ); the
+    multipliers λ (``lambda_1``, ...) are internal: derivatives report x only.
+    """
+
+    kind = "minimize"
+
+    def __init__(self, f, unknown, params=None, constraints=()):
+        if isinstance(constraints, (sp.Expr, sp.Equality, str)):
+            constraints = [constraints]                   # one constraint given bare
+        self._constraints, _ = _as_exprs(list(constraints), "constraint")
+        super().__init__(f, unknown, params)
+        self._check_constraints()
+        taken = {s.name for s in _free(self._all_exprs())}
+        self.multipliers = _multiplier_symbols(len(self._constraints), taken)
+
+    def _normalise(self, expression):
+        if isinstance(expression, (list, tuple, sp.MatrixBase, sp.Equality)):
+            raise StatementError(f"Minimize takes one scalar objective f, got {expression!r}")
+        return _as_exprs(expression, "objective")
+
+    def _all_exprs(self) -> tuple[sp.Expr, ...]:
+        return self._exprs + self._constraints
+
+    def _check_occurs(self, exprs) -> None:
+        super()._check_occurs(self._all_exprs())          # an unknown may occur in g only
+
+    def _check_constraints(self) -> None:
+        m, n = len(self._constraints), len(self.unknowns)
+        if m >= n:
+            raise StatementError(f"{m} equality constraint(s) on {n} unknown(s) leave nothing "
+                                 "to minimise over: need fewer constraints than unknowns")
+        for i, g in enumerate(self._constraints):
+            if not (g.free_symbols & set(self.unknowns)):
+                raise StatementError(f"constraint[{i}] {g} = 0 does not involve the "
+                                     f"unknowns {self.unknowns}")
+
+    @property
+    def objective(self) -> sp.Expr:
+        return self._exprs[0]
+
+    @property
+    def constraints(self) -> tuple[sp.Expr, ...]:
+        """The constraint expressions g(x, θ) (each meaning g = 0)."""
+        return self._constraints
+
+    @property
+    def gradient(self) -> sp.Matrix:
+        """∇ₓf as a column."""
+        return sp.Matrix([self.objective.diff(x) for x in self.unknowns])
+
+    @property
+    def residual(self) -> sp.Matrix:
+        grad = self.gradient
+        if not self._constraints:
+            return grad                                   # ∇ₓf = 0
+        g = sp.Matrix(self._constraints)
+        jac_g = g.jacobian(self.unknowns)                 # Jg (m × n)
+        lam = sp.Matrix(self.multipliers)
+        return (grad + jac_g.T * lam).col_join(g)         # [∇ₓf + Jgᵀλ ; g] = 0
+
+    def _key(self):
+        return super()._key() + (self._constraints,)
+
+    def _repr_extra(self) -> str:
+        if not self._constraints:
+            return ""
+        return ", constraints=(" + ", ".join(map(str, self._constraints)) + \
+            ("," if len(self._constraints) == 1 else "") + ")"
