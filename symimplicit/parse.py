@@ -473,6 +473,8 @@ def parse(text: str | Sequence[str], unknown=None, params=None, kind: str | None
     if g:
         raise StatementError("constraints are only meaningful with kind='minimize'")
     fixed = _fixed_point_maps(parsed, unknowns)
+    if kind == "fixed_point" and all(p.rhs is None for p in parsed):
+        fixed = [p.lhs for p in parsed]                     # the text is f in x = f(x)
     if kind == "fixed_point" or (kind is None and fixed is not None):
         if fixed is None:
             raise parsed[0].error("a fixed point needs each unknown alone on one side of '='")

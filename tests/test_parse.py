@@ -1,0 +1,201 @@
+"""parse: the language it accepts, the statements it builds, and a hostile corpus."""
+import time
+
+import pytest
+import sympy as sp
+
+from symimplicit.errors import ParseError, StatementError
+from symimplicit.parse import parse, parse_expression
+from symimplicit.statements import FixedPoint, Minimize, Root
+
+x, y, a, b, c, d, p, q, r, e, E, M = sp.symbols("x y a b c d p q r e E M")
+
+
+# --------------------------------------------------------------------------- #
+# what it builds                                                               #
+# --------------------------------------------------------------------------- #
+
+def test_fixed_point_when_unknown_stands_alone():
+    assert parse("x = cos(a*x + b)", unknown="x") == FixedPoint(sp.cos(a * x + b), x, (a, b))
+    assert parse("cos(a*x + b) = x", unknown=x) == FixedPoint(sp.cos(a * x + b), x, (a, b))
+    assert parse("x = cos(a*x + b)") == FixedPoint(sp.cos(a * x + b), x, (a, b))   # inferred
+
+
+def test_root_with_implied_zero_and_lhs_equals_rhs():
+    kepler = parse("E - e*sin(E) - M", unknown="E")
+    assert kepler == Root(E - e * sp.sin(E) - M, E, (M, e))     # params sorted by name
+    assert parse("x^2 + y^2 = r^2", unknown="y") == Root(x**2 + y**2 - r**2, y, (r, x))
+
+
+def test_kind_overrides():
+    assert parse("x = cos(x*a)", unknown="x", kind="root") == Root(x - sp.cos(a * x), x, (a,))
+    assert parse("cos(a*x)", unknown="x", kind="fixed_point") == FixedPoint(sp.cos(a * x), x, (a,))
+    assert parse("a*x^2 + b*x", unknown="x", kind="minimize") == Minimize(a * x**2 + b * x, x, (a, b))
+
+
+def test_minimize_with_text_constraints():
+    m = parse("(x-p)^2 + (y-q)^2", unknown=["x", "y"], kind="minimize",
+              constraints=["y = c*x + d"])
+    assert m == Minimize((x - p) ** 2 + (y - q) ** 2, [x, y], (c, d, p, q),
+                         constraints=[y - c * x - d])
+
+
+def test_vector_equations_by_semicolon_newline_or_list():
+    want = Root([x + y - a, x * y - b], [x, y], (a, b))
+    assert parse("x + y = a; x*y = b", unknown=["x", "y"]) == want
+    assert parse("x + y = a\n\n  x*y = b\n", unknown=["x", "y"]) == want
+    assert parse(["x + y = a", "x*y = b"], unknown=[x, y]) == want
+    fp = parse("y = b*x + 1; x = a*y", unknown=["x", "y"])
+    assert fp == FixedPoint([a * y, b * x + 1], [x, y], (a, b))
+
+
+def test_explicit_params_and_user_symbols_are_reused():
+    xr = sp.Symbol("x", real=True)
+    st = parse("x = cos(a*x)", unknown=xr, params=["a"])
+    assert st.unknowns == (xr,) and st.params == (a,)
+    assert parse("x - a*b", unknown="x", params=[b, a]).params == (b, a)
+
+
+def test_numbers_constants_and_caret():
+    assert parse_expression("0.1 + 2.5e-1") == sp.Rational(7, 20)     # exact decimals
+    assert parse_expression("pi*e + E + I") == sp.pi * e + E + sp.Symbol("I")
+    assert parse_expression("x^2^3") == x**8                     # right-associative, like **
+    assert parse_expression("-x^2") == -x**2
+    assert parse_expression("exp(1)") == sp.E
+    assert parse_expression("atan2(y, x) + log(x, 2) + W(x) + abs(x)") == \
+        sp.atan2(y, x) + sp.log(x, 2) + sp.LambertW(x) + sp.Abs(x)
+    assert parse_expression("θ*x", ) == sp.Symbol("θ") * x
+
+
+def test_long_but_reasonable_expression_is_fine():
+    text = " + ".join(f"a{i}*x^{i % 7}" for i in range(600))
+    assert len(parse_expression(text).args) == 600
+
+
+def test_statement_problems_are_reported():
+    with pytest.raises(StatementError, match="unknown"):
+        parse("a + b")                                     # no unknown named
+    with pytest.raises(StatementError, match="does not occur"):
+        parse("a + b", unknown="x")
+    with pytest.raises(StatementError, match="kind"):
+        parse("x", unknown="x", kind="maximize")
+
+
+def test_stray_name_position_when_params_given():
+    with pytest.raises(ParseError, match="'c' is neither") as info:
+        parse("x = cos(a*x) + c", unknown="x", params=["a"])
+    assert info.value.position == 15
+
+
+def test_fixed_point_kind_without_lone_unknown():
+    with pytest.raises(ParseError, match="alone") as info:
+        parse("x + 1 = cos(x)", unknown="x", kind="fixed_point")
+    assert info.value.position == 6
+
+
+def test_objective_with_equals_sign():
+    with pytest.raises(ParseError, match="objective") as info:
+        parse("x^2 = a", unknown="x", kind="minimize")
+    assert info.value.position == 4
+
+
+# --------------------------------------------------------------------------- #
+# hostile corpus                                                               #
+# --------------------------------------------------------------------------- #
+
+HOSTILE = [
+    # (text, expected position or None when not meaningful, message fragment)
+    ("__import__('os')", 11, "strings"),
+    ("__import__(x)", 0, "'__import__' is not an allowed function"),
+    ("().__class__", 0, "attribute"),
+    ("x.__class__", 0, "attribute"),
+    ("x + sin.__globals__", 4, "attribute"),
+    ("lambda: 1", 0, "lambda"),
+    ("(lambda: 1)()", 0, "only named"),
+    ("[x for x in y]", 0, "comprehensions"),
+    ("{x: 1 for x in y}", 0, "comprehensions"),
+    ("(x for x in y)", 0, "generator"),
+    ("import os", 0, "syntax"),
+    ("a;import os", 2, "syntax"),
+    ("9**9**9**9", 3, "power too large"),
+    ("2^2^2^2^2^2", 2, "power too large"),
+    ("(2*x)**(10**9)", 0, "power too large"),
+    ("factorial(10**10)", 0, "'factorial' is not an allowed function"),
+    ("gamma(10**10)", 0, "gamma"),
+    ("x" * 10**6, 10_000, "longer than"),
+    ("1" * 2000, 0, "digits"),
+    ("1e99999", 0, "out of range"),
+    ("open('f')", 5, "strings"),
+    ("open(x)", 0, "'open' is not an allowed function"),
+    ("eval('1')", 5, "strings"),
+    ("exec(x)", 0, "'exec' is not an allowed function"),
+    ("getattr(x, y)", 0, "'getattr' is not an allowed function"),
+    ("'abc'", 0, "strings"),
+    ("f'{x}'", 1, "strings"),
+    ("b'x'", 1, "strings"),
+    ("x if y else z", 0, "conditional"),
+    ("(y := 2)", 1, "assignment expression"),
+    ("(" * 5000, 100, "nesting"),
+    ("sin(" * 200 + "x" + ")" * 200, 403, "nesting"),
+    ("-" * 5000 + "x", 0, "nested too deeply"),
+    ("x[0]", 0, "subscripts"),
+    ("sin(x, y=1)", 9, "keyword"),
+    ("sin(*x)", 4, "starred"),
+    ("x == 1", 0, "comparisons"),
+    ("x and y", 0, "boolean"),
+    ("not x", 0, "Not"),
+    ("~x", 0, "Invert"),
+    ("x // 2", 0, "FloorDiv"),
+    ("x % 2", 0, "Mod"),
+    ("x @ y", 0, "MatMult"),
+    ("x << 2", 0, "LShift"),
+    ("_x + 1", 0, "'_'"),
+    ("1/0", 0, "division by zero"),
+    ("0**-1", 0, "division by zero"),
+    ("log(0)", 0, "infinite"),
+    ("1j", 0, "real numbers"),
+    ("True", 0, "real numbers"),
+    ("None", 0, "real numbers"),
+    ("...", 0, "real numbers"),
+    ("x = y = z", 6, "more than one '='"),
+    ("x +", 0, "syntax"),                          # where Python's parser reports it
+    (")", 0, "unbalanced"),
+    ("sin(x", 3, "unclosed"),
+    ("[1, 2]", 0, "lists"),
+    ("{}", 0, "dicts"),
+    ("x, y", 0, "tuples"),
+    ("await x", 0, "await"),
+    ("x\x00", 1, "NUL"),
+    ("x # comment", 2, "comments"),
+    ("sin(1, 2)", 0, "argument"),
+    ("θθ + x.y", 5, "attribute"),                  # position counts characters, not bytes
+    ("x = 1\nexp(x).real", 6, "attribute"),
+    ("", None, "empty"),
+]
+
+
+@pytest.mark.parametrize("text, position, fragment", HOSTILE,
+                         ids=[repr(h[0][:24]) for h in HOSTILE])
+def test_hostile_text_is_rejected_quickly(text, position, fragment):
+    start = time.perf_counter()
+    with pytest.raises(ParseError) as info:
+        parse(text, unknown="x")
+    elapsed = time.perf_counter() - start
+    assert fragment in str(info.value)
+    assert info.value.position == position
+    assert elapsed < 0.05, f"{elapsed * 1000:.1f} ms"
+
+
+def test_hostile_corpus_is_large():
+    assert len(HOSTILE) >= 25
+
+
+def test_non_text_is_rejected():
+    with pytest.raises(ParseError, match="expected text"):
+        parse_expression(b"x + 1")
+
+
+def test_error_shows_a_caret():
+    with pytest.raises(ParseError) as info:
+        parse_expression("x + y.z")
+    assert "\n    x + y.z\n        ^" in str(info.value)
