@@ -476,7 +476,8 @@ class _StepWriter:
         who = self._unknowns_text()
         residual = tuple(sp.Eq(e, 0) for e in F)
         if st.kind == "root":
-            text = f"The unknown {who} is defined implicitly by F = 0 with parameters {self._params_text()}."
+            text = (f"The unknown {who} is defined implicitly by F = 0 with parameters "
+                    f"{self._params_text()}.")
             eqs = residual
         elif st.kind == "fixed_point":
             text = (f"The unknown {who} is a fixed point x = f(x) with parameters "

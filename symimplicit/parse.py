@@ -251,7 +251,8 @@ class _Builder:
             raise self.fail(f"{name!r} is not an allowed function; allowed: "
                             f"{', '.join(sorted(FUNCTIONS))}", node)
         if node.keywords:
-            raise self.fail(f"keyword arguments are not allowed in {name}()", node.keywords[0].value)
+            raise self.fail(f"keyword arguments are not allowed in {name}()",
+                            node.keywords[0].value)
         fn, arities = FUNCTIONS[name]
         if len(node.args) not in arities:
             raise self.fail(f"{name}() takes {' or '.join(map(str, arities))} argument(s), "

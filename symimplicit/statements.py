@@ -107,6 +107,11 @@ def _multiplier_symbols(count: int, taken: set[str]) -> tuple[sp.Symbol, ...]:
     return tuple(out)
 
 
+def _tuple_text(items) -> str:
+    """Python tuple notation: (a, b), (a,), ()."""
+    return "(" + ", ".join(map(str, items)) + ("," if len(items) == 1 else "") + ")"
+
+
 # --------------------------------------------------------------------------- #
 # the statements                                                               #
 # --------------------------------------------------------------------------- #
@@ -222,7 +227,7 @@ class Statement:
         return str(list(self.unknowns)) if self.is_vector else str(self.unknowns[0])
 
     def __repr__(self):
-        params = "(" + ", ".join(map(str, self.params)) + ("," if len(self.params) == 1 else "") + ")"
+        params = _tuple_text(self.params)
         return (f"{type(self).__name__}({self._show()}, unknown={self._unknown_text()}, "
                 f"params={params}{self._repr_extra()})")
 
@@ -349,5 +354,4 @@ class Minimize(Statement):
     def _repr_extra(self) -> str:
         if not self._constraints:
             return ""
-        return ", constraints=(" + ", ".join(map(str, self._constraints)) + \
-            ("," if len(self._constraints) == 1 else "") + ")"
+        return ", constraints=" + _tuple_text(self._constraints)

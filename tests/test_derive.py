@@ -162,7 +162,8 @@ def test_kepler_any_order_against_mpmath(order):
     assert digits > 20
 
 
-@pytest.mark.parametrize("wrt, orders", [((e, M), (1, 1)), ((e, e, M), (2, 1)), ((e, e, e), (3, 0))])
+@pytest.mark.parametrize("wrt, orders",
+                         [((e, M), (1, 1)), ((e, e, M), (2, 1)), ((e, e, e), (3, 0))])
 def test_kepler_mixed_against_mpmath(wrt, orders):
     d_ = Root(E - e * sp.sin(E) - M, E, (e, M)).derive()
     with mp.workdps(70):

@@ -30,7 +30,8 @@ def test_root_with_implied_zero_and_lhs_equals_rhs():
 def test_kind_overrides():
     assert parse("x = cos(x*a)", unknown="x", kind="root") == Root(x - sp.cos(a * x), x, (a,))
     assert parse("cos(a*x)", unknown="x", kind="fixed_point") == FixedPoint(sp.cos(a * x), x, (a,))
-    assert parse("a*x^2 + b*x", unknown="x", kind="minimize") == Minimize(a * x**2 + b * x, x, (a, b))
+    assert parse("a*x^2 + b*x", unknown="x", kind="minimize") == \
+        Minimize(a * x**2 + b * x, x, (a, b))
 
 
 def test_minimize_with_text_constraints():
