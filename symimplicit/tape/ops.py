@@ -157,46 +157,64 @@ def _lift(other):
         return None
 
 
-def _binary(fn, op, reflected=False):
-    def method(self, other):
-        other = _lift(other)
-        if other is None:
-            return NotImplemented
-        a, b = (other, self) if reflected else (self, other)
+def _operand(method):
+    """Wrap a binary operator so that plain numbers become constant Scalars."""
+    fn, forward = method
+
+    def lifted(self, other):
+        if other.__class__ is not Scalar:
+            other = _lift(other)
+            if other is None:
+                return NotImplemented
         try:
-            value = op(a.value, b.value)
+            return forward(self, other)
         except _MATH_ERRORS as exc:
-            raise _domain_error(fn.name, (a, b), {}, exc) from exc
-        return Scalar(value, (a, b), fn)
+            raise _domain_error(fn.name, (self, other), {}, exc) from exc
 
-    method.__name__ = f"__{'r' if reflected else ''}{fn.name.lower()}__"
-    return method
+    return lifted
 
 
+# The forward of each operator, written out so the hot path is one call deep.
 def _add(a, b):
-    return a + b
+    return Scalar(a.value + b.value, (a, b), Plus)
+
+
+def _radd(a, b):
+    return Scalar(b.value + a.value, (b, a), Plus)
 
 
 def _sub(a, b):
-    return a - b
+    return Scalar(a.value - b.value, (a, b), Minus)
+
+
+def _rsub(a, b):
+    return Scalar(b.value - a.value, (b, a), Minus)
 
 
 def _mul(a, b):
-    return a * b
+    return Scalar(a.value * b.value, (a, b), Times)
+
+
+def _rmul(a, b):
+    return Scalar(b.value * a.value, (b, a), Times)
 
 
 def _truediv(a, b):
-    return a / b
+    return Scalar(a.value / b.value, (a, b), Divide)
 
 
-Scalar.__add__ = _binary(Plus, _add)
-Scalar.__radd__ = _binary(Plus, _add, reflected=True)
-Scalar.__sub__ = _binary(Minus, _sub)
-Scalar.__rsub__ = _binary(Minus, _sub, reflected=True)
-Scalar.__mul__ = _binary(Times, _mul)
-Scalar.__rmul__ = _binary(Times, _mul, reflected=True)
-Scalar.__truediv__ = _binary(Divide, _truediv)
-Scalar.__rtruediv__ = _binary(Divide, _truediv, reflected=True)
+def _rtruediv(a, b):
+    return Scalar(b.value / a.value, (b, a), Divide)
+
+
+Scalar.__add__ = _operand((Plus, _add))
+Scalar.__radd__ = _operand((Plus, _radd))
+Scalar.__sub__ = _operand((Minus, _sub))
+Scalar.__rsub__ = _operand((Minus, _rsub))
+Scalar.__mul__ = _operand((Times, _mul))
+Scalar.__rmul__ = _operand((Times, _rmul))
+Scalar.__truediv__ = _operand((Divide, _truediv))
+Scalar.__rtruediv__ = _operand((Divide, _rtruediv))
 
 
 def _pow(self, other):
