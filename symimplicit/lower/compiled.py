@@ -1,0 +1,106 @@
+"""A statement's derived formulas lowered once to ``math``-module callables.
+
+:func:`compile_statement` (memoised per statement) does all the SymPy work:
+the derivation, lambdify with CSE.  What it returns is called per solve and
+per backward pass without touching SymPy again:
+
+* scalar unknown: ``fdf(x, θ) -> (F, F_x)`` for Newton and ``gradient(x, θ) ->
+  [∂x/∂θⱼ]``, the IFT formula -F_θⱼ/F_x as derived;
+* vector unknowns: ``fj(z, θ) -> (F, J)`` for Newton and ``param_jacobian(z, θ)
+  -> ∂F/∂θ`` for the adjoint backward pass;
+* fixed points: ``fmap(z, θ)``, the map itself, for plain iteration and Anderson.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from symimplicit.lower.codegen import MATH_ERRORS, as_real, domain_error, lambdify_many
+
+__all__ = ["CompiledStatement", "compile_statement"]
+
+
+class CompiledStatement:
+    """The lowered residual, Jacobians and gradient formula of one statement."""
+
+    def __init__(self, statement):
+        d = statement.derive()
+        self.statement = statement
+        self.derivation = d
+        self.unknowns = tuple(statement.system_unknowns)       # z = (x, λ)
+        self.params = tuple(statement.params)                  # θ
+        self.n = len(self.unknowns)
+        self.n_user = len(statement.unknowns)
+        self.p = len(self.params)
+        self.vector = self.n > 1
+        self.names = [str(s) for s in self.unknowns + self.params]
+        args = self.unknowns + self.params
+        F, J = statement.residual, d.jacobian
+        self._residual = lambdify_many(F, args)
+        self._residual_jacobian = lambdify_many(list(F) + list(J), args)   # [F, ∂F/∂z] with shared CSE
+        self._param_jacobian = lambdify_many(d.param_jacobian, args)       # ∂F/∂θ
+        self._map = lambdify_many(_fixed_point_map(statement), args) \
+            if statement.kind == "fixed_point" else None
+        if not self.vector:
+            self._gradient = lambdify_many(d.gradient(), args)              # ∂x/∂θ = -F_θ/F_x
+
+    # -- error context ------------------------------------------------------- #
+    def point(self, z, theta) -> dict:
+        """Names -> values of the unknowns and parameters (for messages and errors)."""
+        zs = [float(v) for v in np.atleast_1d(z)]
+        return dict(zip(self.names, zs + [float(t) for t in theta]))
+
+    def _call(self, fn, what, z, theta, *values):
+        try:
+            out = fn(*values)
+        except MATH_ERRORS as exc:
+            raise domain_error(what, self.point(z, theta), exc) from exc
+        for i, v in enumerate(out):
+            if v.__class__ is not float:
+                out[i] = as_real(v, what, self.point(z, theta))
+        return out
+
+    # -- scalar unknown ------------------------------------------------------ #
+    def fdf(self, x: float, theta: tuple):
+        """(F, ∂F/∂x) at the scalar x."""
+        return self._call(self._residual_jacobian, "the residual", x, theta, x, *theta)
+
+    def gradient(self, x: float, theta: tuple) -> list:
+        """[∂x/∂θⱼ]: the derived IFT formula at the solution x."""
+        return self._call(self._gradient, "the gradient formula", x, theta, x, *theta)
+
+    # -- vector unknowns ----------------------------------------------------- #
+    def fj(self, z, theta: tuple):
+        """(F, ∂F/∂z) as NumPy arrays at z."""
+        out = self._call(self._residual_jacobian, "the residual", z, theta, *z, *theta)
+        n = self.n
+        return np.array(out[:n]), np.array(out[n:]).reshape(n, n)
+
+    def jacobian(self, z, theta: tuple):
+        """∂F/∂z at z (n × n), for scalar and vector unknowns alike."""
+        zs = np.atleast_1d(z)
+        out = self._call(self._residual_jacobian, "the residual", z, theta, *zs, *theta)
+        return np.array(out[self.n:]).reshape(self.n, self.n)
+
+    def param_jacobian(self, z, theta: tuple):
+        """∂F/∂θ at z (n × p)."""
+        zs = np.atleast_1d(z)
+        out = self._call(self._param_jacobian, "∂F/∂θ", z, theta, *zs, *theta)
+        return np.array(out).reshape(self.n, self.p)
+
+    def fmap(self, z, theta: tuple):
+        """The fixed-point map f(z, θ) as an array."""
+        return np.array(self._call(self._map, "the fixed-point map", z, theta, *z, *theta))
+
+
+def _fixed_point_map(statement) -> list:
+    """f of x = f(x, θ), one entry per unknown."""
+    expr = statement.expression
+    return list(expr) if isinstance(expr, tuple) else [expr]
+
+
+@lru_cache(maxsize=128)
+def compile_statement(statement) -> CompiledStatement:
+    """The :class:`CompiledStatement` of ``statement`` (memoised: equal statements share it)."""
+    return CompiledStatement(statement)
