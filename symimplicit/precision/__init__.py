@@ -1,0 +1,20 @@
+"""symimplicit.precision: mpmath judges.
+
+* :func:`verify` — a float64 solution and gradient against an mpmath reference
+  computed two independent ways (the IFT at high precision, and
+  Richardson-extrapolated differences of the high-precision solution map);
+  returns a :class:`VerifyReport` (digits correct, ulps, κ, a verdict).
+* :func:`study` — stability sweeps over parameters (κ, implicit / unrolled /
+  finite-difference gradient errors), returning a :class:`Study`;
+  :func:`tolerance_study` — error against the solver tolerance.
+
+Optional dependencies (matplotlib for plots, tqdm for progress bars, dask for
+distributed sweeps, gmpy2 for speed) are imported only when used.
+"""
+from symimplicit.precision.mpsolve import MpProblem, backend, problem_of
+from symimplicit.precision.reference import Reference, reference
+from symimplicit.precision.report import VerifyReport, default_tol
+from symimplicit.precision.verify import verify
+
+__all__ = ["verify", "VerifyReport", "default_tol", "MpProblem", "problem_of", "backend",
+           "Reference", "reference"]

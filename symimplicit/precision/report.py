@@ -1,0 +1,209 @@
+"""The verdict of :func:`~symimplicit.precision.verify`: a table of float64 values
+against the mpmath reference, rendered as text, Markdown and LaTeX.
+
+Measures, for each row (the solution, then every gradient component):
+
+* ``rel_error`` = |v - r| / max(|r|, √ε·max|row|): relative, except that a
+  component smaller than √ε (2⁻²⁶) times the largest of its row is measured
+  against that floor (float64 cannot promise relative accuracy for a
+  component that is noise next to its neighbours);
+* ``digits`` = -log10(rel_error), capped at the reference's digits;
+* ``ulps`` = |v - r| / ulp(r), the error in units of the last place of r in float64;
+* ``kappa``: the rounding amplification of the IFT solve at the point.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from symimplicit.errors import DerivationError, GradientMismatchError
+
+__all__ = ["Row", "VerifyReport", "EPS", "default_tol", "TOL_FACTOR", "TOL_CEILING",
+           "ROUTE_SLACK"]
+
+EPS = 2.0 ** -53
+"""Unit roundoff of float64."""
+
+TOL_FACTOR = 64
+"""Default tolerance: TOL_FACTOR · κ · 2⁻⁵³ ..."""
+
+TOL_CEILING = 1e-8
+"""... but never looser than this, however ill-conditioned the problem."""
+
+ROUTE_SLACK = 5
+"""The IFT and Richardson references must agree to ``dps - ROUTE_SLACK`` digits."""
+
+
+def default_tol(kappa: float) -> float:
+    """min(64 · κ · 2⁻⁵³, 1e-8): a well-conditioned problem (κ ≈ 1) needs ~14 digits."""
+    k = kappa if math.isfinite(kappa) else math.inf
+    return min(TOL_FACTOR * max(k, 1.0) * EPS, TOL_CEILING)
+
+
+@dataclass
+class Row:
+    """One checked quantity: ``name`` (``x``, ``∂x/∂a``), ``kind`` (``solution`` or
+    ``gradient``), the float64 ``value``, the ``reference`` (mpf), and the measures."""
+
+    name: str
+    kind: str
+    value: float
+    reference: object
+    rel_error: float
+    digits: float
+    ulps: float
+    kappa: float
+    latex: str = ""
+
+    def ok(self, tol: float) -> bool:
+        return self.rel_error <= tol
+
+
+@dataclass
+class VerifyReport:
+    """How right a float64 solution and gradient are, judged by mpmath.
+
+    ``rows``: :class:`Row` for each unknown's solution, then each ∂xᵢ/∂θⱼ;
+    ``kappa``: the rounding amplification of the IFT solve (docs/precision.md);
+    ``tol``: the relative error allowed (default :func:`default_tol`);
+    ``route_digits``: to how many digits the IFT and Richardson references
+    agree; ``suspect``: True when they disagree (then the derivation itself, or
+    the reference, is not to be trusted and ``ok`` is False).
+    """
+
+    target: str
+    statement: object
+    at: dict
+    dps: int
+    tol: float
+    kappa: float
+    rows: list
+    route_digits: float | None
+    backend: str
+    seconds: float = 0.0
+    notes: list = field(default_factory=list)
+
+    # -- the verdict ----------------------------------------------------------------- #
+    @property
+    def suspect(self) -> bool:
+        """The two reference routes disagree: the derivation is suspect."""
+        return self.route_digits is not None and self.route_digits < self.dps - ROUTE_SLACK
+
+    @property
+    def ok(self) -> bool:
+        """Every row within ``tol`` and the reference routes agree."""
+        return not self.suspect and all(r.ok(self.tol) for r in self.rows)
+
+    @property
+    def digits(self) -> float:
+        """The fewest digits correct over all rows."""
+        return min(r.digits for r in self.rows)
+
+    @property
+    def worst(self) -> Row:
+        """The row with the largest relative error."""
+        return max(self.rows, key=lambda r: r.rel_error)
+
+    @property
+    def failures(self) -> list:
+        """The rows outside ``tol``."""
+        return [r for r in self.rows if not r.ok(self.tol)]
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def raise_if_wrong(self) -> "VerifyReport":
+        """Raise DerivationError when suspect, GradientMismatchError when not ok."""
+        if self.suspect:
+            raise DerivationError("the IFT reference and the Richardson reference agree to "
+                                  f"only {self.route_digits:.1f} of {self.dps} digits: the "
+                                  f"derivation is suspect\n{self}")
+        if not self.ok:
+            names = ", ".join(f"{r.name} ({r.digits:.1f} digits)" for r in self.failures)
+            raise GradientMismatchError(f"{self.target}: {names} outside tol={self.tol:.2e} "
+                                        f"at {self._at_text()}\n{self}")
+        return self
+
+    # -- rendering --------------------------------------------------------------------- #
+    def _at_text(self) -> str:
+        return ", ".join(f"{k}={v!r}" for k, v in self.at.items())
+
+    def _verdict(self) -> str:
+        if self.suspect:
+            return (f"DERIVATION SUSPECT: the two reference routes agree to only "
+                    f"{self.route_digits:.1f} digits")
+        if self.ok:
+            return f"OK: every value within tol (fewest digits correct: {self.digits:.1f})"
+        names = ", ".join(r.name for r in self.failures)
+        return f"MISMATCH: {names} outside tol (fewest digits correct: {self.digits:.1f})"
+
+    def _header(self) -> list:
+        routes = ("not checked" if self.route_digits is None
+                  else f"{self.route_digits:.1f} digits")
+        return [f"verify {self.target} at {self._at_text()}",
+                f"reference: mpmath {self.dps} digits ({self.backend} backend), IFT and "
+                f"Richardson routes agree to {routes}",
+                f"κ = {self.kappa:.4g}, tol = {self.tol:.3g} (relative), {self.seconds:.3f} s"]
+
+    @staticmethod
+    def _ref_text(ref, digits: int = 20) -> str:
+        import mpmath
+        return mpmath.nstr(ref, digits)
+
+    def __str__(self) -> str:
+        head = ["quantity", "float64", "reference", "rel. error", "digits", "ulps"]
+        body = [[r.name, repr(r.value), self._ref_text(r.reference), f"{r.rel_error:.2e}",
+                 f"{r.digits:.1f}", f"{r.ulps:.3g}"] for r in self.rows]
+        widths = [max(len(line[i]) for line in [head] + body) for i in range(len(head))]
+        fmt = lambda line: "  " + "  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip()
+        lines = self._header() + [fmt(head)] + [fmt(b) for b in body] + [self._verdict()]
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (f"<VerifyReport {self.target}: ok={self.ok}, digits={self.digits:.1f}, "
+                f"kappa={self.kappa:.3g}>")
+
+    def markdown(self) -> str:
+        """A Markdown table with the header lines and the verdict."""
+        lines = [" ".join(self._header()[:1]), "", *(f"- {h}" for h in self._header()[1:]), "",
+                 "| quantity | float64 | reference | rel. error | digits | ulps | κ |",
+                 "|---|---:|---:|---:|---:|---:|---:|"]
+        for r in self.rows:
+            lines.append(f"| {r.name} | {r.value!r} | {self._ref_text(r.reference)} | "
+                         f"{r.rel_error:.2e} | {r.digits:.1f} | {r.ulps:.3g} | {r.kappa:.3g} |")
+        lines += ["", f"**{self._verdict()}**"]
+        return "\n".join(lines)
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown()
+
+    def latex(self) -> str:
+        """The table as a LaTeX ``array`` (renders in MathJax and in a document)."""
+        rows = [r"\text{quantity} & \text{float64} & \text{reference} & "
+                r"\text{rel. error} & \text{digits} & \kappa \\ \hline"]
+        for r in self.rows:
+            rows.append(f"{r.latex or r.name} & {r.value!r} & {self._ref_text(r.reference)} & "
+                        f"{_latex_sci(r.rel_error)} & {r.digits:.1f} & {r.kappa:.3g} \\\\")
+        verdict = self._verdict().replace("κ", r"\kappa")
+        return ("\\begin{array}{l|rrrrr}\n" + "\n".join(rows) + "\n\\end{array}"
+                + f"\\\\ \\text{{{verdict}}}")
+
+    def _repr_latex_(self) -> str:
+        return f"$$\n{self.latex()}\n$$"
+
+
+def _latex_sci(x: float) -> str:
+    if x == 0 or not math.isfinite(x):
+        return "0" if x == 0 else r"\infty"
+    exp = math.floor(math.log10(abs(x)))
+    return f"{x / 10 ** exp:.1f} \\times 10^{{{exp}}}"
+
+
+def latex_name(unknown: sp.Symbol, param: sp.Symbol | None = None) -> str:
+    """∂x/∂a in LaTeX (x itself when ``param`` is None)."""
+    if param is None:
+        return sp.latex(unknown)
+    return rf"\frac{{\partial {sp.latex(unknown)}}}{{\partial {sp.latex(param)}}}"

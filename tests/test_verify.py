@@ -1,0 +1,298 @@
+"""verify(): mutant gradients caught, correct ones passed, two independent routes agree.
+
+The float64 targets here are written by hand (closed-form partials, a float
+Newton solve) so that the tests do not depend on the lowering they will judge;
+the truths are closed forms evaluated by mpmath.
+"""
+from __future__ import annotations
+
+import importlib
+import math
+
+import mpmath
+import pytest
+import sympy as sp
+
+from symimplicit.errors import DerivationError, GradientMismatchError, StatementError
+from symimplicit.precision import MpProblem, problem_of, reference, verify
+from symimplicit.precision.report import default_tol
+from symimplicit.statements import FixedPoint as FixedPointStatement
+from symimplicit.statements import Root
+from symimplicit.tape import Abs, Cos, Function, Plus, Scalar, Times, backward
+
+x, y, a, b = sp.symbols("x y a b")
+COS_FP = FixedPointStatement(sp.cos(a * x + b), x, (a, b))          # x = cos(ax + b)
+AT = {a: 1.0, b: 0.0}
+
+
+# --------------------------------------------------------------------------- #
+# the seed's code, verbatim apart from the import line                         #
+# --------------------------------------------------------------------------- #
+def iterativefixedpoint(*args, fun=None, x0=0):
+    eps = 1e-7
+    oldx = Scalar(x0 - 1)
+    x = Scalar(x0)
+    isscalar = isinstance(args[0], Scalar)
+    args = [a if isinstance(a, Scalar) else Scalar(a) for a in args]
+    ii = 0
+    while ii < 100 and Abs(Plus(x, Times(Scalar(-1), oldx))) > eps:  # | x - oldx |
+        oldx = x
+        x = fun(x, *args)
+        ii += 1
+    if ii == 100:
+        print("Failed to converge")
+    if isscalar:
+        return x
+    return x.value
+
+
+def cosaxb(x, a, b):
+    return Cos(Plus(b, Times(a, x)))
+
+
+fpforward = iterativefixedpoint
+
+
+def fpbackward(*args, fun=None, x0=0):
+    x = fpforward(*args, fun=fun, x0=x0)  # recompute forward b/c we didn't store it
+    sargs = [Scalar(a) for a in args]
+    sx = Scalar(x)
+    v = fun(sx, *sargs)  # Put the solution into the function
+    backward(v)         # compute the partial derivatives
+    return [sa.grad / (1 - sx.grad) for sa in sargs]
+
+
+SeedFixedPoint = Function("FixedPoint", iterativefixedpoint, fpbackward)
+
+
+# --------------------------------------------------------------------------- #
+# a hand-written float64 layer for x = cos(ax + b), with mutant backward passes #
+# --------------------------------------------------------------------------- #
+def solve_cos(a_, b_):
+    """Newton on F = x - cos(ax + b) to full float64 precision."""
+    z = 0.7
+    for _ in range(60):
+        step = (z - math.cos(a_ * z + b_)) / (1 + a_ * math.sin(a_ * z + b_))
+        z -= step
+        if abs(step) < 1e-17:
+            break
+    return z
+
+
+def partials(a_, b_):
+    """(f_x, f_a, f_b) of f = cos(ax + b) at the fixed point."""
+    z = solve_cos(a_, b_)
+    s = math.sin(a_ * z + b_)
+    return -a_ * s, -z * s, -s
+
+
+def correct(a_, b_):
+    fx, fa, fb = partials(a_, b_)
+    return [fa / (1 - fx), fb / (1 - fx)]                  # x_θ = f_θ / (1 - f_x)
+
+
+MUTANTS = {
+    "sign": lambda a_, b_: [-g for g in correct(a_, b_)],
+    "missing IFT factor": lambda a_, b_: list(partials(a_, b_)[1:]),
+    "wrong denominator": lambda a_, b_: [f / (1 + partials(a_, b_)[0])
+                                         for f in partials(a_, b_)[1:]],
+    "swapped partials": lambda a_, b_: correct(a_, b_)[::-1],
+    "1e-9 relative": lambda a_, b_: [g * (1 + 1e-9) for g in correct(a_, b_)],
+    "zeroed component": lambda a_, b_: [correct(a_, b_)[0], 0.0],
+}
+
+
+def layer(gradient):
+    return Function("CosFixedPoint", solve_cos, gradient)
+
+
+# --------------------------------------------------------------------------- #
+# verdicts                                                                      #
+# --------------------------------------------------------------------------- #
+def test_correct_gradient_passes_with_14_digits():
+    report = verify(layer(correct), at=AT, against=COS_FP)
+    assert report.ok, str(report)
+    assert report.digits >= 14
+    assert report.route_digits >= 45
+    assert report.kappa == pytest.approx(1 / (1 + math.sin(solve_cos(1, 0))), rel=1e-12)
+    assert verify(layer(correct), at=AT, against=COS_FP, strict=True) is not None
+
+
+@pytest.mark.parametrize("name", list(MUTANTS))
+def test_mutant_gradients_are_flagged(name):
+    report = verify(layer(MUTANTS[name]), at={"a": 0.8, "b": 0.3}, against=COS_FP)
+    assert not report.ok, str(report)
+    assert not report.suspect                                # the reference itself is fine
+    assert any(r.kind == "gradient" for r in report.failures)
+    assert all(r.kind == "gradient" for r in report.failures)   # the solution was right
+    with pytest.raises(GradientMismatchError, match="outside tol"):
+        verify(layer(MUTANTS[name]), at={"a": 0.8, "b": 0.3}, against=COS_FP, strict=True)
+
+
+def test_seed_fixed_point_is_right_to_about_7_digits():
+    report = verify(SeedFixedPoint, at={a: 1, b: 0}, against=COS_FP, fun=cosaxb)
+    assert not report.ok
+    assert 6.5 <= report.digits <= 8.0, str(report)
+    assert report.rows[0].reference == pytest.approx(0.7390851332151607, abs=1e-16)
+    grad = {r.name: r for r in report.rows}
+    assert float(grad["∂x/∂a"].reference) == pytest.approx(-0.29747434150983226, rel=1e-15)
+    # the seed's numbers are its own: -0.29747436345601425 is off in the 8th digit
+    assert grad["∂x/∂a"].value == pytest.approx(-0.29747436345601425, rel=1e-14)
+
+
+def test_exact_zero_gradient_at_the_seeds_second_point():
+    """x = cos(-x/2 + 1/2) has x = 1 and ∂x/∂a = ∂x/∂b = 0 exactly."""
+    report = verify(layer(correct), at={a: -0.5, b: 0.5}, against=COS_FP)
+    assert report.ok and not report.suspect
+    assert [float(r.reference) for r in report.rows] == [1.0, 0.0, 0.0]
+
+
+def test_a_python_function_of_scalars_and_explicit_kwargs():
+    def seed_as_function(A, B, **kw):
+        return SeedFixedPoint(A, B, **kw)
+
+    report = verify(seed_as_function, at={"a": 1, "b": 0}, against=COS_FP,
+                    kwargs={"fun": cosaxb, "x0": 0.5})
+    assert 6.5 <= report.digits <= 8.5
+
+
+# --------------------------------------------------------------------------- #
+# the reference: two routes, against closed forms                              #
+# --------------------------------------------------------------------------- #
+def test_reference_matches_closed_form_by_both_routes():
+    """x² = a: x = √a, ∂x/∂a = 1/(2√a), to 60 digits by the IFT and by Richardson."""
+    stmt = Root(x**2 - a, x, (a,))
+    ref = reference(problem_of(stmt), [2.0], [1.4], 60)
+    with mpmath.workdps(80):
+        truth = 1 / (2 * mpmath.sqrt(2))
+        assert abs(ref.solution[0] - mpmath.sqrt(2)) < mpmath.mpf(10) ** -60
+        assert abs(ref.gradient[0][0] - truth) < mpmath.mpf(10) ** -60
+        assert abs(ref.richardson[0][0] - truth) < mpmath.mpf(10) ** -60
+    assert ref.route_digits >= 58
+
+
+def test_reference_at_1000_digits():
+    ref = reference(problem_of(COS_FP), [1.0, 0.0], [0.739], 1000)
+    assert ref.route_digits >= 995
+    with mpmath.workdps(1010):
+        xs = ref.solution[0]
+        assert abs(xs - mpmath.cos(xs)) < mpmath.mpf(10) ** -1000
+
+
+def test_wrong_derivation_is_suspect(monkeypatch):
+    """A Derivation with a sign error in ∂F/∂θ: the IFT and Richardson routes disagree."""
+    good = problem_of(COS_FP)
+    broken = MpProblem(good.kind, good.unknowns, good.n_user, good.params, good.residual,
+                       good.jacobian, -good.param_jacobian)
+    ref = reference(broken, [1.0, 0.0], [0.739], 30)
+    assert ref.route_digits < 1
+
+    # the module (the package attribute `verify` is the function of the same name)
+    verify_module = importlib.import_module("symimplicit.precision.verify")
+    monkeypatch.setattr(verify_module, "problem_of", lambda statement: broken)
+    report = verify(layer(correct), at=AT, against=COS_FP, dps=30)
+    assert report.suspect and not report.ok
+    assert "DERIVATION SUSPECT" in str(report)
+    with pytest.raises(DerivationError, match="suspect"):
+        report.raise_if_wrong()
+
+
+def test_kappa_of_a_scalar_root_is_skeels_number():
+    """Root x - a tanh x: κ = (1 + a sech²x) / |1 - a sech²x| (terms of ∂F/∂x)."""
+    stmt = Root(x - a * sp.tanh(x), x, (a,))
+    ref = reference(problem_of(stmt), [1.5], [1.4], 30, richardson=False)
+    with mpmath.workdps(40):
+        xs = ref.solution[0]
+        s = 1.5 / mpmath.cosh(xs) ** 2
+        assert ref.kappa == pytest.approx(float((1 + s) / abs(1 - s)), rel=1e-12)
+
+
+# --------------------------------------------------------------------------- #
+# a vector problem                                                              #
+# --------------------------------------------------------------------------- #
+CIRCLE = Root([x**2 + y**2 - a, y - b * x], [x, y], (a, b))   # circle ∩ line through 0
+
+
+def circle_closed_form(a_, b_):
+    """x = √(a/(1+b²)), y = b x and their derivatives (the hand-written truth)."""
+    xs = math.sqrt(a_ / (1 + b_ * b_))
+    dxa, dxb = xs / (2 * a_), -b_ * xs / (1 + b_ * b_)
+    return (xs, b_ * xs), ((dxa, dxb), (b_ * dxa, xs + b_ * dxb))
+
+
+def circle_vjp(g, node):
+    _, J = circle_closed_form(*node.inputs)
+    return [g[0] * J[0][0] + g[1] * J[1][0], g[0] * J[0][1] + g[1] * J[1][1]]
+
+
+CircleLayer = Function("Circle", lambda a_, b_: circle_closed_form(a_, b_)[0],
+                       vjp=circle_vjp, n_outputs=2)
+
+
+def test_vector_problem_report():
+    report = verify(CircleLayer, at={a: 2.0, b: 0.5}, against=CIRCLE, dps=40)
+    assert [r.name for r in report.rows] == ["x", "y", "∂x/∂a", "∂x/∂b", "∂y/∂a", "∂y/∂b"]
+    assert report.ok and report.digits >= 14, str(report)
+    assert report.route_digits >= 35
+    md = report.markdown().splitlines()
+    assert sum(line.startswith("| ∂") for line in md) == 4
+
+
+def test_vector_mutant_is_flagged():
+    def swapped_vjp(g, node):
+        return circle_vjp(g, node)[::-1]
+
+    bad = Function("CircleSwapped", CircleLayer.forward, vjp=swapped_vjp, n_outputs=2)
+    report = verify(bad, at={a: 2.0, b: 0.5}, against=CIRCLE, dps=30)
+    assert not report.ok
+    assert {r.name for r in report.failures} == {"∂x/∂a", "∂x/∂b", "∂y/∂a", "∂y/∂b"}
+
+
+# --------------------------------------------------------------------------- #
+# tolerances, rendering, errors                                                 #
+# --------------------------------------------------------------------------- #
+def test_default_tolerance_scales_with_kappa_and_is_capped():
+    assert default_tol(1.0) == 64 * 2.0 ** -53
+    assert default_tol(1e3) == pytest.approx(64e3 * 2.0 ** -53)
+    assert default_tol(1e12) == 1e-8
+    report = verify(layer(MUTANTS["1e-9 relative"]), at=AT, against=COS_FP, tol=1e-8)
+    assert report.ok                                          # a looser explicit tol passes it
+
+
+def test_rendering():
+    report = verify(layer(correct), at=AT, against=COS_FP, dps=30)
+    text = str(report)
+    assert "κ = " in text and "OK" in text and "∂x/∂a" in text
+    assert report._repr_markdown_().count("\n| ") == 4    # header + 3 rows
+    latex = report._repr_latex_()
+    assert latex.startswith("$$") and r"\frac{\partial x}{\partial a}" in latex
+    assert "ok=True" in repr(report)
+
+
+def test_bad_input_is_a_typed_error():
+    with pytest.raises(StatementError, match="missing"):
+        verify(layer(correct), at={a: 1.0}, against=COS_FP)
+    with pytest.raises(StatementError, match="against"):
+        verify(layer(correct), at=AT)
+    with pytest.raises(StatementError, match="not finite"):
+        verify(layer(correct), at={a: float("nan"), b: 0}, against=COS_FP)
+
+
+# --------------------------------------------------------------------------- #
+# the statement's own implicit layer (symimplicit.lower)                        #
+# --------------------------------------------------------------------------- #
+def _lower_missing() -> str | None:
+    try:
+        import symimplicit.lower.layers  # noqa: F401
+    except ImportError as exc:
+        return f"symimplicit.lower.layers (statement.primitive) is not available yet: {exc}"
+    return None
+
+
+@pytest.mark.skipif(_lower_missing() is not None, reason=str(_lower_missing()))
+def test_statement_and_its_layer():
+    report = verify(COS_FP, at=AT)
+    assert report.ok and report.digits >= 14, str(report)
+    assert verify(COS_FP.primitive(), at=AT).ok
+    vector = verify(CIRCLE, at={a: 2.0, b: 0.5}, dps=30, x0=[1.0, 0.5])
+    assert vector.ok, str(vector)
