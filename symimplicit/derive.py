@@ -39,6 +39,7 @@ This module computes; it does not print or format (see symimplicit.report).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -152,6 +153,34 @@ def implicit_numerator(multi_index: tuple[int, ...]) -> tuple[Poly, int]:
     for mono, coeff in _poly_mul(numer, _L_poly(j, fx)).items():
         _add_term(out, mono, -k * coeff)                       # - k N Lⱼ(F_x)
     return out, k + 2                                          # over F_xᵏ⁺²
+
+
+def _horner(poly: Poly, value: Callable[[Key], sp.Expr]) -> sp.Expr:
+    """A polynomial over placeholders as a nested (greedy multivariate Horner) SymPy
+    expression, with ``value(key)`` substituted for each placeholder:
+    N = v·Q + R for the placeholder v occurring in most terms, recursively."""
+    if not poly:
+        return sp.S.Zero
+    counts: dict[Key, int] = {}
+    for mono in poly:
+        for key, _ in mono:
+            counts[key] = counts.get(key, 0) + 1
+    best = max(sorted(counts), key=counts.__getitem__, default=None)
+    if best is None or counts[best] == 1:
+        return sp.Add(*[sp.Mul(c, *[value(key) ** e for key, e in mono])
+                        for mono, c in poly.items()])
+    with_v: Poly = {}
+    rest: Poly = {}
+    for mono, c in poly.items():
+        powers = dict(mono)
+        if best in powers:
+            powers[best] -= 1                               # divide the term by v
+            if not powers[best]:
+                del powers[best]
+            with_v[tuple(sorted(powers.items()))] = c
+        else:
+            rest[mono] = c
+    return value(best) * _horner(with_v, value) + _horner(rest, value)
 
 
 # --------------------------------------------------------------------------- #
@@ -296,13 +325,9 @@ class Derivation:
 
     def _scalar_solution(self, S: tuple[int, ...]) -> sp.Matrix:
         numer, k = implicit_numerator(S)                    # ∂ⁿx/∂θ_S = N_S / F_xᵏ
-        terms = []
-        for mono, coeff in numer.items():
-            factors = [self._partial(key) for key, _ in mono]
-            if any(f == 0 for f in factors):
-                continue                                    # a vanishing partial kills the term
-            terms.append(sp.Mul(coeff, *[f ** e for f, (_, e) in zip(factors, mono)]))
-        numerator = _compact(sp.Add(*terms))
+        alive = {mono: coeff for mono, coeff in numer.items()
+                 if all(self._partial(key) != 0 for key, _ in mono)}   # drop vanishing terms
+        numerator = _compact(_horner(alive, self._partial))
         return sp.Matrix([numerator / self._partial(F_X) ** k])
 
     # vector: differentiate F(z(θ), θ) = 0 with placeholders --------------------- #
