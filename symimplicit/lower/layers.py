@@ -77,9 +77,7 @@ class ImplicitLayer(Function):
                                  f"{type(self.statement).__name__} has none (use 'newton')")
         if self.bracket is not None and method != "newton":
             raise StatementError(f"a bracket is used by method 'newton' only, not {method!r}")
-        cls = solver_class(method, c.vector)
-        unconstrained_min = self.statement.kind == "minimize" and not c.statement.multipliers
-        return cls(c, tol=self.tol, max_iter=self.max_iter, minimize=unconstrained_min)
+        return solver_class(method, c.vector)(c, tol=self.tol, max_iter=self.max_iter)
 
     def _initial(self, x0):
         """The start as a float (scalar) or an array over the system unknowns (x, then λ = 0)."""
@@ -172,6 +170,9 @@ class ImplicitLayer(Function):
             dF = sol.jacobian = float(self.compiled.jacobian(sol.z, theta)[0, 0])
         if dF == 0.0 or not math.isfinite(dF):
             raise self._singular(f"∂F/∂{self.compiled.unknowns[0]} = {dF}", sol.z, theta, dF)
+        if sol.multiple:
+            raise self._singular(f"Newton converged linearly (a multiple root; ∂F/∂"
+                                 f"{self.compiled.unknowns[0]} = {dF:.3g} → 0)", sol.z, theta, dF)
         if self._is_minimize and dF < 0.0:
             raise NotAMinimumError(f"{self.name}: the stationary point is a maximum "
                                    f"(∂²f/∂x² = {dF:.6g} < 0) at {self._where(sol.z, theta)}",

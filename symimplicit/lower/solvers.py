@@ -37,15 +37,24 @@ MAX_HALVINGS = 40              # backtracking line search: at most 2⁻⁴⁰ of
 
 class Solution:
     """What a solver found: ``z`` (float, or ndarray), ``iterations``, ``residual`` (|F| or ‖F‖∞),
-    ``jacobian`` (F_x, or J, at or one ulp-sized step from ``z``)."""
+    ``jacobian`` (F_x, or J, at or one ulp-sized step from ``z``), ``multiple`` (Newton
+    converged linearly: the root is multiple, ∂F/∂x vanishes there)."""
 
-    __slots__ = ("z", "iterations", "residual", "jacobian")
+    __slots__ = ("z", "iterations", "residual", "jacobian", "multiple")
 
-    def __init__(self, z, iterations, residual, jacobian):
+    def __init__(self, z, iterations, residual, jacobian, multiple=False):
         self.z = z
         self.iterations = iterations
         self.residual = residual
         self.jacobian = jacobian
+        self.multiple = multiple
+
+
+def _linear(steps: list) -> bool:
+    """The last Newton steps shrink by a constant factor (½ at a double root), not quadratically."""
+    tail = steps[-5:]                                                # rounding may spoil the last step
+    shrinking = [0.4 * s1 <= s2 <= 0.75 * s1 for s1, s2 in zip(tail, tail[1:])]
+    return any(r1 and r2 for r1, r2 in zip(shrinking, shrinking[1:]))
 
 
 class _Solver:
@@ -54,12 +63,10 @@ class _Solver:
     name = ""
     default_max_iter = 100
 
-    def __init__(self, system, tol: float | None = None, max_iter: int | None = None,
-                 minimize: bool = False):
+    def __init__(self, system, tol: float | None = None, max_iter: int | None = None):
         self.system = system
         self.tol = DEFAULT_TOL if tol is None else float(tol)
         self.max_iter = self.default_max_iter if max_iter is None else int(max_iter)
-        self.minimize = minimize
 
     def _fail(self, why: str, z, theta, iterations: int, residual: float) -> ConvergenceError:
         point = self.system.point(z, theta)
@@ -79,8 +86,7 @@ class ScalarNewton(_Solver):
     Without a bracket the step is damped by backtracking until |F| does not grow
     (and a point outside the domain counts as a rejected trial).  With a bracket
     [lo, hi] (F changing sign) it is Newton-bisection: a Newton step leaving the
-    bracket, or not halving it fast enough, is replaced by bisection.
-    With ``minimize`` a step toward a maximum (F_x ≤ 0) is turned downhill.
+    bracket is replaced by bisection.
     """
 
     name = "newton"
@@ -91,23 +97,24 @@ class ScalarNewton(_Solver):
         fdf, tol = self.system.fdf, self.tol
         x = float(x0)
         F, dF = fdf(x, theta)
+        steps = []
         for k in range(1, self.max_iter + 1):
             if F == 0.0:
-                return Solution(x, k - 1, 0.0, dF)
+                return Solution(x, k - 1, 0.0, dF, _linear(steps))
             if dF == 0.0 or not math.isfinite(dF):
                 raise self._fail(f"∂F/∂x = {dF} at an iterate", x, theta, k - 1, abs(F))
-            if self.minimize and dF < 0.0:
-                dx = F / dF                                          # downhill: -F/|F_x|
-            else:
-                dx = -F / dF                                         # Newton: Δx = -F/F_x
+            dx = -F / dF                                             # Newton: Δx = -F/F_x
+            steps.append(abs(dx))
             if abs(dx) <= tol * abs(x):
-                return Solution(x + dx, k, abs(F), dF)
+                return Solution(x + dx, k, abs(F), dF, _linear(steps))
             step = self._backtrack(x, dx, abs(F), theta)
             if step is None:                                         # no decrease possible
                 if abs(dx) <= FLOOR * max(abs(x), 1.0):
-                    return Solution(x, k, abs(F), dF)                # the rounding floor of F
+                    return Solution(x, k, abs(F), dF, _linear(steps[:-1]))   # F's rounding floor
                 raise self._fail("the residual stopped decreasing", x, theta, k, abs(F))
             x, F, dF = step
+        if F == 0.0:
+            return Solution(x, self.max_iter, 0.0, dF, _linear(steps))
         raise self._fail(f"no convergence to tol={tol:.3g}", x, theta, self.max_iter, abs(F))
 
     def _backtrack(self, x, dx, size, theta):
@@ -173,11 +180,7 @@ def _norm(v) -> float:
 
 
 class VectorNewton(_Solver):
-    """Damped Newton for n unknowns: solve J Δz = -F, backtrack until ‖F‖∞ does not grow.
-
-    With ``minimize`` (unconstrained argmin: J is the Hessian) a Hessian that is
-    not positive definite is shifted, H + μI ≻ 0, so the step goes downhill.
-    """
+    """Damped Newton for n unknowns: solve J Δz = -F, backtrack until ‖F‖∞ does not grow."""
 
     name = "newton"
 
@@ -200,11 +203,11 @@ class VectorNewton(_Solver):
                     return Solution(z, k, size, J)                   # the rounding floor of F
                 raise self._fail("the residual stopped decreasing", z, theta, k, size)
             z, F, J = step
+        if _norm(F) == 0.0:
+            return Solution(z, self.max_iter, 0.0, J)
         raise self._fail(f"no convergence to tol={tol:.3g}", z, theta, self.max_iter, _norm(F))
 
     def _step(self, F, J, z, theta, k):
-        if self.minimize:
-            J = _positive_definite(J)
         try:
             return np.linalg.solve(J, -F)
         except np.linalg.LinAlgError:
@@ -226,15 +229,6 @@ class VectorNewton(_Solver):
                 return None
             t *= 0.5
         return None
-
-
-def _positive_definite(H):
-    """H itself when positive definite, else H + μI with μ making the smallest eigenvalue positive."""
-    low = float(np.linalg.eigvalsh(H).min())
-    if low > 0:
-        return H
-    scale = max(float(np.abs(H).max()), 1.0)
-    return H + (-low + 1e-3 * scale) * np.eye(len(H))
 
 
 # --------------------------------------------------------------------------- #

@@ -123,7 +123,7 @@ class LoweredStatement:
         N = theta[0].size if theta else 1
         z = self._start(N, theta, x0)
         active = np.arange(N)
-        iterations = np.zeros(N, dtype=int)
+        failed = []
         for _ in range(self.max_iter):
             if not active.size:
                 break
@@ -136,7 +136,6 @@ class LoweredStatement:
             scale = np.abs(za).max(axis=1)
             done = (size == 0) | (step <= self.tol * scale)
             z[active[done]] = za[done] + np.where(size[done, None] == 0, 0.0, dz[done])
-            iterations[active] += 1
             moving = ~done & np.isfinite(step)
             t = np.ones(moving.sum())
             accepted = self._backtrack(za[moving], dz[moving], size[moving], [x[moving] for x in th], t)
@@ -149,11 +148,12 @@ class LoweredStatement:
             stuck = np.ones(active.size, dtype=bool)
             stuck[np.flatnonzero(moving)[accepted]] = False
             stuck &= ~finished
-            if stuck.any():
-                self._fail(active[stuck], theta, z, "the residual stopped decreasing or is not finite")
-            active = active[~finished]
-        if active.size:
-            self._fail(active, theta, z, f"no convergence in {self.max_iter} iterations")
+            failed.append(active[stuck])                             # no descent: this point fails
+            active = active[~finished & ~stuck]
+        failed = np.sort(np.concatenate(failed + [active]))          # still active: out of iterations
+        if failed.size:
+            self._fail(failed, theta, z, f"no convergence (within {self.max_iter} iterations, "
+                       "the residual stopped decreasing or is not finite)")
         self._check(z, theta)
         return z
 

@@ -1,0 +1,259 @@
+"""Implicit layers: warm starts, the backward pass, chains of layers, and every failure mode."""
+from __future__ import annotations
+
+import math
+
+import mpmath as mp
+import numpy as np
+import pytest
+import sympy as sp
+
+from catalog import BY_NAME
+from symimplicit import FixedPoint, Minimize, Root
+from symimplicit.errors import (ConvergenceError, DomainError, NonFiniteError, NotAMinimumError,
+                                SingularJacobianError, StatementError)
+from symimplicit.lower.layers import ImplicitLayer
+from symimplicit.tape import Scalar, backward, trace
+
+x, y, a, b, c = sp.symbols("x y a b c")
+SEED_FP = FixedPoint(sp.cos(a * x + b), x, (a, b))
+
+
+# -- the layer object ------------------------------------------------------------------
+def test_layer_is_a_tape_function_with_cached_solution():
+    layer = SEED_FP.primitive()
+    assert isinstance(layer, ImplicitLayer) and layer.statement is SEED_FP
+    assert isinstance(layer(1.0, 0.0), float)                    # floats in, float out
+    A, B = Scalar(1.0), Scalar(0.0)
+    X = layer(A, B)
+    assert len(trace(X)) == 3                                    # one node, not 126
+    assert X.state is not None and layer.solve(1.0, 0.0) == X.value
+
+
+def test_backward_never_solves_again(monkeypatch):
+    layer = SEED_FP.primitive()
+    A, B = Scalar(1.0), Scalar(0.0)
+    X = layer(A, B)
+    calls = []
+    monkeypatch.setattr(layer._solver, "solve", lambda *args: calls.append(args))
+    backward(X)
+    assert calls == [] and A.grad is not None
+
+
+def test_vector_backward_is_one_adjoint_solve(monkeypatch):
+    problem = BY_NAME["ellipse_projection"]                      # 3 parameters, KKT system of 3
+    layer = problem.statement.primitive(**problem.options)
+    params = [Scalar(v) for v in problem.values]
+    X, Y = layer(*params)
+    solves = []
+    real_solve = np.linalg.solve
+    monkeypatch.setattr(np.linalg, "solve", lambda A, rhs: solves.append(A.shape) or real_solve(A, rhs))
+    backward(X + Y)                                              # both outputs: still one vjp call
+    assert solves == [(3, 3)]
+    assert all(P.grad is not None for P in params)
+
+
+# -- warm start -------------------------------------------------------------------------
+def test_warm_start_reduces_iterations():
+    problem = BY_NAME["kepler"]
+    layer = problem.statement.primitive(x0=0.0)
+    cold = problem.statement.primitive(x0=0.0, warm_start=False)
+    layer.solve(0.3, 1.1)
+    layer.solve(0.3, 1.1 + 1e-6)                                 # nearby parameters
+    cold.solve(0.3, 1.1 + 1e-6)
+    assert layer.last_iterations <= 3 < cold.last_iterations
+    layer.solve(0.3, 1.1 + 1e-6)
+    assert layer.last_iterations <= 1                            # the same point: already solved
+
+
+def test_per_call_x0_overrides_warm_start():
+    layer = Root(x**2 - a, x, (a,)).primitive(x0=1.0)            # two roots ±√a
+    assert layer.solve(4.0) == 2.0
+    assert layer.solve(4.0, x0=-1.0) == -2.0                     # this call only
+    assert layer(Scalar(4.0), x0=-3.0).value == -2.0
+
+
+def test_failed_warm_start_retries_from_x0(monkeypatch):
+    layer = Root(x**2 - a, x, (a,)).primitive(x0=1.0)
+    assert layer.solve(4.0) == 2.0
+    starts = []
+    real = layer._solver.solve
+
+    def solve(start, theta, bracket):
+        starts.append(start)
+        if start == 2.0:                                         # the warm start: pretend it fails
+            raise ConvergenceError("warm start failed")
+        return real(start, theta, bracket)
+
+    monkeypatch.setattr(layer._solver, "solve", solve)
+    assert layer.solve(9.0) == 3.0
+    assert starts == [2.0, 1.0]
+
+
+# -- chains of layers -------------------------------------------------------------------------
+def _composed_mp(e, M):
+    """Kepler E(e, M) -> Lambert w(E) -> fixed point x = cos(w x + E): at 50 digits."""
+    E = mp.findroot(lambda u: u - e * mp.sin(u) - M, M)
+    w = mp.findroot(lambda u: u * mp.exp(u) - E, 1)
+    return mp.findroot(lambda u: u - mp.cos(w * u + E), 0.5)
+
+
+def test_chain_of_layers_matches_finite_differences_of_the_composed_map():
+    kepler = BY_NAME["kepler"].statement.primitive(x0=1.1)
+    lambert = BY_NAME["lambert_w"].statement.primitive(x0=1.0)
+    fixed = SEED_FP.primitive()
+    e, M = Scalar(0.3), Scalar(1.1)
+    E = kepler(e, M)
+    out = fixed(lambert(E), E)                                   # a layer's output feeds two layers
+    backward(out)
+    with mp.workdps(50):
+        h = mp.mpf("1e-15")
+        e0, M0 = mp.mpf("0.3"), mp.mpf("1.1")
+        truth = _composed_mp(e0, M0)
+        d_e = (_composed_mp(e0 + h, M0) - _composed_mp(e0 - h, M0)) / (2 * h)
+        d_M = (_composed_mp(e0, M0 + h) - _composed_mp(e0, M0 - h)) / (2 * h)
+    assert out.value == pytest.approx(float(truth), rel=1e-14)
+    assert e.grad == pytest.approx(float(d_e), rel=1e-12)
+    assert M.grad == pytest.approx(float(d_M), rel=1e-12)
+
+
+def test_chain_through_vector_layer():
+    circle = BY_NAME["circle_exp"].statement.primitive(x0=(1.0, 1.5))
+    argmin = BY_NAME["seed_argmin"].statement.primitive()
+    r, k = Scalar(2.0), Scalar(0.5)
+    X, Y = circle(r, k)
+    out = argmin(Y, X)                                           # argmin of Y x² + X x = -X/(2Y)
+
+    def composed(rv, kv):
+        with mp.workdps(40):
+            s = mp.findroot(lambda u, v: (u**2 + v**2 - rv**2, v - mp.exp(kv * u)), (1.0, 1.5))
+            return -s[0] / (2 * s[1])
+
+    backward(out)
+    with mp.workdps(40):
+        h = mp.mpf("1e-12")
+        d_r = (composed(2 + h, mp.mpf(0.5)) - composed(2 - h, mp.mpf(0.5))) / (2 * h)
+    assert out.value == pytest.approx(float(composed(mp.mpf(2), mp.mpf(0.5))), rel=1e-14)
+    assert r.grad == pytest.approx(float(d_r), rel=1e-12)
+
+
+# -- failure modes -------------------------------------------------------------------------------
+def test_convergence_error_carries_iterations_residual_point():
+    layer = Root(x**2 + a, x, (a,)).primitive(x0=0.5)            # no real root
+    with pytest.raises(ConvergenceError) as info:
+        layer.solve(1.0)
+    err = info.value
+    assert err.iterations >= 1 and err.residual >= 1.0 and err.point["a"] == 1.0 and "x" in err.point
+
+
+def test_convergence_error_at_max_iter():
+    layer = SEED_FP.primitive(method="iterate", max_iter=5)
+    with pytest.raises(ConvergenceError, match="5 iteration") as info:
+        layer.solve(1.0, 0.0)
+    assert info.value.iterations == 5
+
+
+def test_bracket_without_sign_change():
+    layer = BY_NAME["colebrook"].statement.primitive(bracket=(0.05, 0.1))
+    with pytest.raises(ConvergenceError, match="same sign"):
+        layer.solve(1e-4, 1e5)
+
+
+def test_singular_jacobian_at_a_double_root():
+    with pytest.raises(SingularJacobianError, match="singular") as info:
+        Root((x - a)**2, x, (a,)).primitive().solve(1.0)
+    assert info.value.point["a"] == 1.0
+
+
+def test_singular_jacobian_at_a_fold_of_the_fixed_point():
+    u = 2.0                                                      # 1 + a sin(ax + b) = 0 at the fixed point
+    A, X = -1 / math.sin(u), math.cos(u)
+    layer = SEED_FP.primitive(x0=X + 1e-3)
+    with pytest.raises(SingularJacobianError):
+        layer(Scalar(A), Scalar(u - A * X))
+
+
+def test_singular_jacobian_vector():
+    layer = Root([x * y - a, x - y], (x, y), (a,)).primitive()
+    with pytest.raises(SingularJacobianError, match="cond"):
+        layer.solve(0.0, x0=(0.0, 0.0))
+
+
+def test_domain_error_names_the_point():
+    layer = BY_NAME["colebrook"].statement.primitive(x0=0.02)
+    with pytest.raises(DomainError, match="Re=-100000.0") as info:
+        layer.solve(1e-4, -1e5)                                  # log10 of a negative number
+    assert info.value.point["Re"] == -1e5
+
+
+def test_complex_value_is_a_domain_error():
+    with pytest.raises(DomainError, match="complex"):
+        Root(x**sp.Rational(1, 3) - a, x, (a,)).primitive(x0=-1.0).solve(1.0)
+
+
+def test_domain_is_respected_by_the_line_search():
+    layer = Root(sp.log(x) - a, x, (a,)).primitive(x0=100.0)     # a full Newton step goes negative
+    assert layer.solve(0.0) == 1.0
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_non_finite_parameters(bad):
+    layer = SEED_FP.primitive()
+    with pytest.raises(NonFiniteError, match="parameter a"):
+        layer(Scalar(bad), Scalar(0.0))
+
+
+def test_maximum_is_not_a_minimum():
+    with pytest.raises(NotAMinimumError, match="maximum"):
+        Minimize(-a * x**2 + b * x, x, (a, b)).primitive().solve(1.0, 1.0)
+
+
+def test_saddle_is_not_a_minimum():
+    with pytest.raises(NotAMinimumError, match="saddle"):
+        Minimize(x**2 - y**2 + a * x + b * y, (x, y), (a, b)).primitive().solve(1.0, 1.0)
+
+
+def test_constrained_maximum_is_not_a_minimum():
+    problem = BY_NAME["ellipse_projection"]                      # the farthest point of the ellipse
+    layer = problem.statement.primitive(x0=(-0.9, -0.2))
+    with pytest.raises(NotAMinimumError, match="reduced Hessian"):
+        layer.solve(*problem.values)
+
+
+def test_bad_options():
+    with pytest.raises(StatementError, match="fixed-point map"):
+        Root(x - a, x, (a,)).primitive(method="anderson")
+    with pytest.raises(ValueError, match="unknown method"):
+        Root(x - a, x, (a,)).primitive(method="secant")
+    with pytest.raises(StatementError, match="scalar unknown"):
+        BY_NAME["circle_exp"].statement.primitive(bracket=(0, 1))
+    with pytest.raises(TypeError, match="parameter"):
+        SEED_FP.primitive()(1.0)
+
+
+# -- the vectorised backend ---------------------------------------------------------------------
+def test_sweep_agrees_with_the_layer():
+    problem = BY_NAME["kepler"]
+    lowered = problem.statement.lower(backend="numpy", x0=1.0)
+    layer = problem.statement.primitive(x0=1.0)
+    e, M = np.meshgrid(np.linspace(0, 0.9, 7), np.linspace(0.1, 3.0, 5))
+    X, G = lowered.solve(e=e, M=M), lowered.gradient(e, M)
+    assert X.shape == e.shape and G.shape == e.shape + (2,)
+    for idx in np.ndindex(e.shape):
+        assert X[idx] == pytest.approx(layer.solve(e[idx], M[idx]), rel=1e-15, abs=1e-300)
+        Pe, PM = Scalar(e[idx]), Scalar(M[idx])
+        backward(layer(Pe, PM))
+        assert G[idx] == pytest.approx([Pe.grad, PM.grad], rel=1e-13)
+
+
+def test_sweep_names_the_failing_indices():
+    lowered = Root(x**2 - a, x, (a,)).lower(x0=1.0)
+    with pytest.raises(ConvergenceError, match=r"flat indices \[1, 3\]"):
+        lowered.solve(np.array([4.0, -1.0, 9.0, -2.0]))
+
+
+def test_sweep_vector_shapes():
+    lowered = BY_NAME["circle_exp"].statement.lower(x0=(1.0, 1.5))
+    r = np.array([1.5, 2.0, 2.5])
+    assert lowered.solve(r, 0.5).shape == (3, 2)
+    assert lowered.gradient(r, 0.5).shape == (3, 2, 2)
