@@ -133,8 +133,8 @@ def richardson_gradient(problem: MpProblem, z: Sequence, theta: Sequence, dps: i
             plus, minus = list(theta), list(theta)
             plus[j], minus[j] = theta[j] + h, theta[j] - h
             try:
-                zp = problem.solve(plus, z, prec_dps)
-                zm = problem.solve(minus, z, prec_dps)
+                zp = problem.solve(plus, z, prec_dps, digits=dps + 5)
+                zm = problem.solve(minus, z, prec_dps, digits=dps + 5)
             except (SymimplicitError, ZeroDivisionError, ValueError):
                 h /= 2                                        # too far: the map is not there
                 points = []
@@ -163,13 +163,12 @@ def reference(problem: MpProblem, theta: Sequence, z0: Sequence, dps: int,
     point for Newton (the float64 solution under test, which picks the branch).
     """
     work = dps + GUARD_DIGITS
-    z = problem.solve(theta, z0, work)
+    z = problem.solve(theta, z0, work, check=False)
     with mpmath.workdps(work):
         kappa = float(problem.kappa(z, [mpmath.mpf(t) for t in theta]))
     extra = max(0, math.ceil(math.log10(kappa))) if math.isfinite(kappa) and kappa > 0 else 0
-    if extra > 2:                                             # ill-conditioned: carry log10 κ more
-        work += extra
-        z = problem.solve(theta, z, work)
+    work += extra                                             # ill-conditioned: carry log10 κ more
+    z = problem.solve(theta, z, work, digits=dps + 5)         # checked: dps + 5 digits
     with mpmath.workdps(work):
         th = [mpmath.mpf(t) for t in theta]
         grad = ift_gradient(problem, z, th)
@@ -177,7 +176,7 @@ def reference(problem: MpProblem, theta: Sequence, z0: Sequence, dps: int,
                     dps=dps, work_dps=work, system_solution=tuple(z))
     if richardson and problem.p:
         with mpmath.workdps(2 * work):
-            zz = problem.solve(theta, z, 2 * work)
+            zz = problem.solve(theta, z, 2 * work, digits=work + 5)
             rich, _ = richardson_gradient(problem, zz, [mpmath.mpf(t) for t in theta], work,
                                           kappa=kappa)
             # relative difference, with floors for (near-)zero components: 10^-(dps/2) of the

@@ -1,0 +1,145 @@
+"""The result of a sweep: named NumPy columns, a text table, CSV, and a two-panel plot."""
+from __future__ import annotations
+
+import csv
+import math
+
+import numpy as np
+
+from symimplicit.errors import MissingDependencyError
+
+__all__ = ["Study"]
+
+EPS = 2.0 ** -53
+ERROR_COLUMNS = ("implicit_error", "unrolled_error", "fd_error", "solution_error")
+
+
+class Study:
+    """Named columns of equal length (``study["kappa"]``, ``study.columns``).
+
+    ``swept``: the parameter names (or ``"tol"``) that vary; ``statement``, ``dps``:
+    what was studied and the reference's digits; ``notes``: points whose
+    reference failed (their rows hold NaN).
+    """
+
+    def __init__(self, columns: dict, *, statement=None, swept=(), dps: int = 30, notes=()):
+        lengths = {len(v) for v in columns.values()}
+        if len(lengths) > 1:
+            raise ValueError(f"Study columns differ in length: {lengths}")
+        self._cols = {k: np.asarray(v) for k, v in columns.items()}
+        self.statement = statement
+        self.swept = list(swept)
+        self.dps = dps
+        self.notes = list(notes)
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self._cols)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        try:
+            return self._cols[name]
+        except KeyError:
+            raise KeyError(f"no column {name!r}; the columns are {self.columns}") from None
+
+    def __getattr__(self, name: str):
+        cols = self.__dict__.get("_cols", {})
+        if name in cols:
+            return cols[name]
+        raise AttributeError(name)
+
+    def __len__(self) -> int:
+        return len(next(iter(self._cols.values()), ()))
+
+    def as_dict(self) -> dict:
+        return dict(self._cols)
+
+    # -- text ---------------------------------------------------------------------- #
+    def table(self, columns=None) -> str:
+        """A fixed-width text table of ``columns`` (default: all)."""
+        names = list(columns or self.columns)
+        cells = [[_fmt(self._cols[n][i], exact=n in self.swept) for n in names]
+                 for i in range(len(self))]
+        widths = [max([len(n)] + [len(c[k]) for c in cells]) for k, n in enumerate(names)]
+        line = lambda row: "  ".join(c.rjust(w) for c, w in zip(row, widths))
+        return "\n".join([line(names), line(["-" * w for w in widths])] + [line(c) for c in cells])
+
+    def __str__(self) -> str:
+        head = f"Study of {self.statement!r} over {', '.join(self.swept)} " \
+               f"(mpmath {self.dps} digits, {len(self)} points)"
+        return head + "\n" + self.table()
+
+    def __repr__(self) -> str:
+        return f"<Study over {self.swept}: {len(self)} points, columns {self.columns}>"
+
+    def _repr_markdown_(self) -> str:
+        names = self.columns
+        rows = ["| " + " | ".join(names) + " |", "|" + "---:|" * len(names)]
+        rows += ["| " + " | ".join(_fmt(self._cols[n][i], n in self.swept) for n in names) + " |"
+                 for i in range(len(self))]
+        return "\n".join(rows)
+
+    def to_csv(self, path) -> None:
+        """Write the columns as CSV (header = column names, full float precision)."""
+        with open(path, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(self.columns)
+            for i in range(len(self)):
+                w.writerow([repr(float(self._cols[n][i])) for n in self.columns])
+
+    # -- plot ----------------------------------------------------------------------- #
+    def plot(self, path, x: str | None = None) -> None:
+        """A PNG: log error against the parameter ``x`` (default the first swept one),
+        and against κ with the κ·2⁻⁵³ line.  Needs matplotlib (the ``plot`` extra)."""
+        try:
+            import matplotlib
+            matplotlib.use("Agg", force=False)
+            from matplotlib.figure import Figure
+        except ImportError:
+            raise MissingDependencyError("matplotlib", extra="plot",
+                                         purpose="Study.plot") from None
+        xname = x or (self.swept[0] if self.swept else self.columns[0])
+        errors = [n for n in ERROR_COLUMNS if n in self._cols
+                  and np.any(np.isfinite(self._cols[n]) & (self._cols[n] > 0))]
+        fig = Figure(figsize=(10, 4))
+        left, right = fig.subplots(1, 2)
+        xv = self._cols[xname]
+        for n in errors:
+            left.plot(xv, _positive(self._cols[n]), marker="o", ms=3, label=n)
+        left.set_yscale("log")
+        if np.all(xv > 0) and xv.max() / xv.min() > 100:
+            left.set_xscale("log")
+        left.set_xlabel(xname)
+        left.set_ylabel("relative error vs mpmath")
+        left.legend(fontsize=8)
+        if "kappa" in self._cols and np.any(np.isfinite(self._cols["kappa"])):
+            k = self._cols["kappa"]
+            order = np.argsort(k)
+            for n in errors:
+                right.loglog(k[order], _positive(self._cols[n][order]), marker="o", ms=3, label=n)
+            right.loglog(k[order], k[order] * EPS, "k--", label="κ·2⁻⁵³")
+            right.set_xlabel("κ")
+            right.set_ylabel("relative error vs mpmath")
+            right.legend(fontsize=8)
+        fig.suptitle(f"{self.statement!r}"[:100], fontsize=9)
+        fig.tight_layout()
+        fig.savefig(path, dpi=100, format="png")
+
+
+def _positive(values: np.ndarray) -> np.ndarray:
+    """Zeros cannot sit on a log axis: show them at the float64 floor 2⁻⁵³·1e-3."""
+    v = np.asarray(values, dtype=float).copy()
+    v[v == 0] = EPS * 1e-3
+    return v
+
+
+def _fmt(v, exact: bool = False) -> str:
+    """A cell: swept parameters in full (shortest repr), measures to 4 significant digits."""
+    v = float(v)
+    if math.isnan(v):
+        return "nan"
+    if exact:
+        return repr(v)
+    if v == int(v) and abs(v) < 1e6:
+        return str(int(v))
+    return f"{v:.4g}" if 1e-3 <= abs(v) < 1e6 else f"{v:.3e}"
