@@ -6,15 +6,18 @@
   returns a :class:`VerifyReport` (digits correct, ulps, κ, a verdict).
 * :func:`study` — stability sweeps over parameters (κ, implicit / unrolled /
   finite-difference gradient errors), returning a :class:`Study`;
-  :func:`tolerance_study` — error against the solver tolerance.
+  :func:`tolerance_study` — the same errors against the solver tolerance.
 
 Optional dependencies (matplotlib for plots, tqdm for progress bars, dask for
-distributed sweeps, gmpy2 for speed) are imported only when used.
+distributed sweeps, gmpy2 for speed) are imported only when used.  See
+docs/precision.md for the definitions (κ, errors, tolerances).
 """
 from symimplicit.precision.mpsolve import MpProblem, backend, problem_of
 from symimplicit.precision.reference import Reference, reference
 from symimplicit.precision.report import VerifyReport, default_tol
+from symimplicit.precision.study import study, tolerance_study, unrolled_gradient
+from symimplicit.precision.study_table import Study
 from symimplicit.precision.verify import verify
 
-__all__ = ["verify", "VerifyReport", "default_tol", "MpProblem", "problem_of", "backend",
-           "Reference", "reference"]
+__all__ = ["verify", "VerifyReport", "default_tol", "study", "tolerance_study", "Study",
+           "unrolled_gradient", "MpProblem", "problem_of", "backend", "Reference", "reference"]
