@@ -257,3 +257,23 @@ def test_sweep_vector_shapes():
     r = np.array([1.5, 2.0, 2.5])
     assert lowered.solve(r, 0.5).shape == (3, 2)
     assert lowered.gradient(r, 0.5).shape == (3, 2, 2)
+
+
+def test_seed_fit_recovers_true_a():
+    """The seed's fit (random.seed(314), 100 argmin layers) with the derived primitive."""
+    import random
+
+    layer = BY_NAME["seed_argmin"].statement.primitive()
+    random.seed(314)
+    truea = 1 + random.random()
+    bs = [2 * random.random() - 1 for _ in range(100)]
+    xs = [layer.solve(truea, bi) for bi in bs]
+    ahat = 1.5
+    for _ in range(200):
+        sa = Scalar(ahat)
+        backward(sum((layer(sa, bi) - xi) ** 2 for bi, xi in zip(bs, xs)))
+        ahat -= 0.05 * sa.grad
+        if abs(sa.grad) < 1e-14:
+            break
+    assert truea == 1.1964312751315314
+    assert abs(ahat - truea) <= 1e-10

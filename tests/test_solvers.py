@@ -62,8 +62,15 @@ def test_failures_are_convergence_errors():
         ScalarNewton(s).solve(None, (1.0,), bracket=(-1.0, 1.0))
 
 
+def test_affine_residual_is_one_exact_step():
+    s = system(Root([2 * x + y - a, x - 3 * y - 1], (x, y), (a,)))
+    assert s.affine
+    sol = solver_class("linear", vector=True)(s).solve(None, (5.0,))
+    assert sol.iterations == 1 and np.allclose(sol.z, [16 / 7, 3 / 7], rtol=1e-15)
+
+
 def test_table():
-    assert set(SOLVERS) == {"newton", "iterate", "anderson"}
+    assert set(SOLVERS) == {"newton", "iterate", "anderson", "linear"}
     assert solver_class("newton", vector=True) is VectorNewton
     with pytest.raises(ValueError, match="unknown method"):
         solver_class("brent", vector=False)

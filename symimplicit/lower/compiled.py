@@ -34,6 +34,7 @@ class CompiledStatement:
         self.n_user = len(statement.unknowns)
         self.p = len(self.params)
         self.vector = self.n > 1
+        self.affine = not (d.jacobian.free_symbols & set(self.unknowns))  # F affine in z
         self.names = [str(s) for s in self.unknowns + self.params]
         args = self.unknowns + self.params
         F, J = statement.residual, d.jacobian
@@ -63,12 +64,26 @@ class CompiledStatement:
 
     # -- scalar unknown ------------------------------------------------------ #
     def fdf(self, x: float, theta: tuple):
-        """(F, ∂F/∂x) at the scalar x."""
-        return self._call(self._residual_jacobian, "the residual", x, theta, x, *theta)
+        """(F, ∂F/∂x) at the scalar x (the hot path of Newton: one frame, no loop)."""
+        try:
+            F, dF = self._residual_jacobian(x, *theta)
+        except MATH_ERRORS as exc:
+            raise domain_error("the residual", self.point(x, theta), exc) from exc
+        if F.__class__ is not float or dF.__class__ is not float:
+            where = self.point(x, theta)
+            return as_real(F, "the residual", where), as_real(dF, "∂F/∂x", where)
+        return F, dF
 
     def gradient(self, x: float, theta: tuple) -> list:
         """[∂x/∂θⱼ]: the derived IFT formula at the solution x."""
-        return self._call(self._gradient, "the gradient formula", x, theta, x, *theta)
+        try:
+            out = self._gradient(x, *theta)
+        except MATH_ERRORS as exc:
+            raise domain_error("the gradient formula", self.point(x, theta), exc) from exc
+        for v in out:
+            if v.__class__ is not float:
+                return [as_real(v, "the gradient formula", self.point(x, theta)) for v in out]
+        return out
 
     # -- vector unknowns ----------------------------------------------------- #
     def fj(self, z, theta: tuple):

@@ -30,7 +30,7 @@ from symimplicit.tape.engine import Function, Saved
 __all__ = ["ImplicitLayer", "make_primitive", "make_lowered"]
 
 SINGULAR_COND = 1e14          # cond(∂F/∂z) above this: numerically singular (the IFT fails)
-SINGULAR_SENSITIVITY = 1e14   # scalar: |∂x/∂θ|·|θ|/|x| above this: F_x is rounding noise
+SINGULAR_SENSITIVITY = 1e14   # scalar: |∂x/∂θ|·|θ|/max(|x|, 1) above this: F_x is rounding noise
 
 
 class ImplicitLayer(Function):
@@ -43,7 +43,8 @@ class ImplicitLayer(Function):
 
     Options: ``x0`` (initial guess: a number, or one per unknown), ``tol``
     (relative step; default 4 ulps), ``max_iter``, ``method`` (``"newton"``;
-    fixed points also ``"iterate"``, ``"anderson"``), ``bracket`` ((lo, hi),
+    fixed points also ``"iterate"``, ``"anderson"``; ``"linear"``, the default for a
+    residual affine in the unknowns, is one exact Newton step), ``bracket`` ((lo, hi),
     scalar unknown: Newton-bisection), ``warm_start`` (default True: start from
     the previous solution; a failed warm start retries from ``x0``).
     """
@@ -52,7 +53,7 @@ class ImplicitLayer(Function):
                  bracket=None, warm_start=True, name=None):
         self.statement = statement
         self.compiled = c = compile_statement(statement)
-        self.method = method or "newton"
+        self.method = method or ("linear" if c.affine else "newton")
         self.tol, self.max_iter = tol, max_iter
         self.bracket = _check_bracket(bracket, c)
         self.warm_start = bool(warm_start)
@@ -75,7 +76,10 @@ class ImplicitLayer(Function):
         if method in FIXED_POINT_ONLY and self.statement.kind != "fixed_point":
             raise StatementError(f"method {method!r} iterates a fixed-point map; "
                                  f"{type(self.statement).__name__} has none (use 'newton')")
-        if self.bracket is not None and method != "newton":
+        if method == "linear" and not c.affine:
+            raise StatementError(f"method 'linear' needs a residual affine in the unknowns; "
+                                 f"{c.statement!r} is not (use 'newton')")
+        if self.bracket is not None and method not in ("newton", "linear"):
             raise StatementError(f"a bracket is used by method 'newton' only, not {method!r}")
         return solver_class(method, c.vector)(c, tol=self.tol, max_iter=self.max_iter)
 
@@ -120,6 +124,12 @@ class ImplicitLayer(Function):
         return Saved(sol.z, sol.jacobian)
 
     def _theta(self, params) -> tuple:
+        """The parameter values, checked finite (t - t is 0 for finite t, NaN for ±inf and NaN)."""
+        for t in params:
+            if t - t != 0:
+                break
+        else:
+            return params
         theta = tuple(float(getattr(p, "value", p)) for p in params)
         for name, t in zip(self.compiled.params, theta):
             if not math.isfinite(t):
@@ -129,20 +139,17 @@ class ImplicitLayer(Function):
 
     def _solve(self, theta, x0):
         """Solve from the per-call x0, else the warm start, else the layer's x0; remember it."""
-        if x0 is not None:
-            starts = [self._initial(x0)]
-        elif self.warm_start and self._warm is not None:
-            starts = [self._warm, self._start]
-        else:
-            starts = [self._start]
-        for i, start in enumerate(starts):
-            try:
-                sol = self._solver.solve(self._prepared(start, theta), theta, self.bracket)
-                break
-            except (ConvergenceError, DomainError):
-                if i == len(starts) - 1:
-                    raise                                            # a warm start failing: retry cold
-        if self.compiled.vector or isinstance(sol.z, float):
+        warm = x0 is None and self.warm_start and self._warm is not None
+        start = self._warm if warm else self._start if x0 is None else self._initial(x0)
+        vector = self.compiled.vector
+        try:
+            sol = self._solver.solve(self._prepared(start, theta) if vector else start,
+                                     theta, self.bracket)
+        except (ConvergenceError, DomainError):
+            if not warm:
+                raise
+            sol = self._solver.solve(self._prepared(self._start, theta), theta, self.bracket)  # retry cold
+        if vector or sol.z.__class__ is float:
             z = sol.z
         else:
             z = sol.z = float(sol.z[0])                              # fixed-point solvers: 1-arrays
@@ -221,11 +228,18 @@ class ImplicitLayer(Function):
     def _scalar_vjp(self, g, node):
         x, theta = node.value, node.inputs
         grads = self.compiled.gradient(x, theta)                     # ∂x*/∂θ = -(∂F/∂x)⁻¹ ∂F/∂θ
-        scale = max(abs(x), 1e-300)
-        for j, d in enumerate(grads):
-            if not math.isfinite(d) or abs(d) * abs(theta[j]) > SINGULAR_SENSITIVITY * scale:
-                raise self._singular(f"∂x/∂{self.compiled.params[j]} = {d:.3g}", x, theta, node.state)
+        limit = SINGULAR_SENSITIVITY * (abs(x) if abs(x) > 1.0 else 1.0)
+        for d, t in zip(grads, theta):
+            if not abs(d * t) <= limit:                              # also catches NaN and ±inf
+                self._check_gradient(grads, x, theta, node.state)
         return [g * d for d in grads]
+
+    def _check_gradient(self, grads, x, theta, dF) -> None:
+        """A non-finite derivative, or one so large that F_x can only be rounding noise: singular."""
+        scale = max(abs(x), 1.0)
+        for name, d, t in zip(self.compiled.params, grads, theta):
+            if not math.isfinite(d) or abs(d) * abs(t) > SINGULAR_SENSITIVITY * scale:
+                raise self._singular(f"∂{self.compiled.unknowns[0]}/∂{name} = {d:.3g}", x, theta, dF)
 
     def _vector_vjp(self, g, node):
         c = self.compiled

@@ -26,7 +26,7 @@ import numpy as np
 
 from symimplicit.errors import ConvergenceError, DomainError
 
-__all__ = ["Solution", "ScalarNewton", "VectorNewton", "FixedPointIteration", "Anderson",
+__all__ = ["Solution", "ScalarNewton", "VectorNewton", "FixedPointIteration", "Anderson", "AffineSolve",
            "SOLVERS", "solver_class", "DEFAULT_TOL"]
 
 EPS = 2.0 ** -52
@@ -52,6 +52,8 @@ class Solution:
 
 def _linear(steps: list) -> bool:
     """The last Newton steps shrink by a constant factor (½ at a double root), not quadratically."""
+    if len(steps) < 3:
+        return False
     tail = steps[-5:]                                                # rounding may spoil the last step
     shrinking = [0.4 * s1 <= s2 <= 0.75 * s1 for s1, s2 in zip(tail, tail[1:])]
     return any(r1 and r2 for r1, r2 in zip(shrinking, shrinking[1:]))
@@ -298,6 +300,31 @@ class Anderson(_Solver):
 
 
 # --------------------------------------------------------------------------- #
+# affine residuals                                                             #
+# --------------------------------------------------------------------------- #
+
+class AffineSolve(_Solver):
+    """F affine in z (∂F/∂z free of z): one Newton step from z = 0 is exact, z = -J⁻¹ F(0, θ).
+
+    A singular J is left to the caller's check at the solution (it returns z = 0).
+    """
+
+    name = "linear"
+
+    def solve(self, z0, theta: tuple, bracket=None) -> Solution:
+        system = self.system
+        if not system.vector:
+            F, dF = system.fdf(0.0, theta)
+            return Solution(-F / dF if dF else 0.0, 1, abs(F), dF)      # x = -F(0)/F_x
+        zero = np.zeros(system.n)
+        F, J = system.fj(zero, theta)
+        try:
+            return Solution(np.linalg.solve(J, -F), 1, _norm(F), J)     # z = -J⁻¹F(0)
+        except np.linalg.LinAlgError:
+            return Solution(zero, 1, _norm(F), J)
+
+
+# --------------------------------------------------------------------------- #
 # the table                                                                    #
 # --------------------------------------------------------------------------- #
 
@@ -305,6 +332,7 @@ SOLVERS: dict[str, tuple[type, type]] = {
     "newton": (ScalarNewton, VectorNewton),
     "iterate": (FixedPointIteration, FixedPointIteration),
     "anderson": (Anderson, Anderson),
+    "linear": (AffineSolve, AffineSolve),
 }
 """Method name -> (solver for one unknown, solver for several)."""
 
