@@ -18,7 +18,6 @@ user's text.  Evaluation errors of the ``math`` module are translated into
 """
 from __future__ import annotations
 
-import math
 from typing import Callable, Sequence
 
 import sympy as sp
@@ -108,7 +107,3 @@ def as_real(value, what: str, point: dict) -> float:
         raise domain_error(what, point, f"the result {value} is complex")
     return float(value)
 
-
-def is_finite(value) -> bool:
-    """True for a finite real number (False for NaN, ±inf)."""
-    return math.isfinite(value)
