@@ -277,3 +277,65 @@ def test_seed_fit_recovers_true_a():
             break
     assert truea == 1.1964312751315314
     assert abs(ahat - truea) <= 1e-10
+
+
+# -- near the fold of x = a tanh x: ill-conditioned but solvable, then singular ----------------
+TANH_FP = FixedPoint(a * sp.tanh(x), x, (a,))
+
+
+def _tanh_root(a_value):
+    """(x*, κ) at 40 digits: the positive root of x - a tanh x and κ = (|x|+|a tanh x|)/(|x| |F_x|)."""
+    with mp.workdps(40):
+        A = mp.mpf(a_value)
+        r = mp.findroot(lambda u: u - A * mp.tanh(u), mp.sqrt(3 * (A - 1)))
+        kappa = (abs(r) + abs(A * mp.tanh(r))) / (abs(r) * abs(1 - A * mp.sech(r) ** 2))
+        return float(r), float(kappa)
+
+
+@pytest.mark.parametrize("a_value, x0", [(1.1000066609998977, 1.0), (1.009993883991003, 1.0),
+                                         (1.0100066609998977, "root"), (1.010006, "root")])
+def test_reported_floor_points_converge(a_value, x0):
+    """Reported: the layer and the sweep raised ConvergenceError at already converged points."""
+    root, kappa = _tanh_root(a_value)
+    start = root if x0 == "root" else x0
+    bound = 4 * kappa * 2.0 ** -53 * root
+    for method in ("newton", "iterate", "anderson"):                 # iterate: no final Newton step
+        value = TANH_FP.primitive(x0=start, method=method).solve(a_value)
+        assert abs(value - root) <= (4 if method == "iterate" else 1) * bound, method
+    value = float(TANH_FP.lower(backend="numpy").solve(a_value, x0=start))
+    assert abs(value - root) <= bound
+
+
+@pytest.mark.parametrize("k", range(1, 10))
+def test_fold_sweep_accurate_to_kappa_eps(k):
+    """a = 1 + 10⁻ᵏ: κ ≈ 10ᵏ, the float64 root is right to a small multiple of κ·2⁻⁵³."""
+    a_value = 1 + 10.0 ** -k
+    root, kappa = _tanh_root(a_value)
+    bound = 4 * kappa * 2.0 ** -53 * root
+    for start in (1.0, root):
+        A = Scalar(a_value)
+        X = TANH_FP.primitive(x0=start)(A)
+        assert abs(X.value - root) <= bound, start
+        backward(X)                                              # the gradient exists (κ < 1e14)
+        assert math.isfinite(A.grad) and A.grad > 0
+    lowered = TANH_FP.lower(backend="numpy", x0=1.0)
+    assert abs(float(lowered.solve(a_value)) - root) <= bound
+    swept = lowered.solve(np.array([a_value, a_value]), x0=np.array([1.0, root]))
+    assert np.all(np.abs(swept - root) <= bound)
+
+
+@pytest.mark.parametrize("x0", [0.0, 1.0, -0.5])
+def test_fold_itself_is_singular(x0):
+    """a = 1: the only root is x = 0 where F_x = 0 (a triple root): singular from any start."""
+    with pytest.raises(SingularJacobianError):
+        TANH_FP.primitive(x0=x0).solve(1.0)
+    with pytest.raises(SingularJacobianError):
+        TANH_FP.primitive(x0=x0, method="anderson").solve(1.0)
+    with pytest.raises(SingularJacobianError):
+        TANH_FP.lower(backend="numpy", x0=x0).solve(1.0)
+
+
+def test_zero_fixed_point_beyond_the_fold():
+    """a > 1: x = 0 is a fixed point too (F_x = 1 - a ≠ 0); the start decides which one."""
+    assert TANH_FP.primitive(x0=0.0).solve(2.0) == 0.0
+    assert TANH_FP.lower(backend="numpy", x0=0.0).solve(2.0) == 0.0

@@ -8,15 +8,22 @@ per backward pass without touching SymPy again:
   [∂x/∂θⱼ]``, the IFT formula -F_θⱼ/F_x as derived;
 * vector unknowns: ``fj(z, θ) -> (F, J)`` for Newton and ``param_jacobian(z, θ)
   -> ∂F/∂θ`` for the adjoint backward pass;
-* fixed points: ``fmap(z, θ)``, the map itself, for plain iteration and Anderson.
+* fixed points: ``fmap(z, θ)``, the map itself, for plain iteration and Anderson;
+* for the solvers' stopping rule, the same with the rounding-noise scale N(F) of
+  the residual appended (:mod:`symimplicit.lower.rounding`; one callable with
+  shared CSE): ``fdfn`` -> (F, F_x, N), ``fjn`` -> (F, J, N), ``fmapn`` -> (f, N).
+  Where N alone cannot be evaluated (a derivative singular where F is not) it is
+  NaN: no floor information, never a false "converged".
 """
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
 
 from symimplicit.lower.codegen import MATH_ERRORS, as_real, domain_error, lambdify_many
+from symimplicit.lower.rounding import rounding_scale
 
 __all__ = ["CompiledStatement", "compile_statement"]
 
@@ -38,11 +45,17 @@ class CompiledStatement:
         self.names = [str(s) for s in self.unknowns + self.params]
         args = self.unknowns + self.params
         F, J = statement.residual, d.jacobian
+        self.noise = [rounding_scale(Fi) for Fi in F]                      # |F̂ - F| ≲ ε·N(F)
         self._residual = lambdify_many(F, args)
         self._residual_jacobian = lambdify_many(list(F) + list(J), args)   # [F, ∂F/∂z] with shared CSE
+        self._with_noise = lambdify_many(list(F) + list(J) + self.noise, args)
         self._param_jacobian = lambdify_many(d.param_jacobian, args)       # ∂F/∂θ
-        self._map = lambdify_many(_fixed_point_map(statement), args) \
-            if statement.kind == "fixed_point" else None
+        self._jacobian_noise = lambdify_many([rounding_scale(Jij) for Jij in J], args)  # N(∂F/∂z)
+        self._map = self._map_noise = None
+        if statement.kind == "fixed_point":
+            f = _fixed_point_map(statement)
+            self._map = lambdify_many(f, args)
+            self._map_noise = lambdify_many(f + self.noise, args)
         if not self.vector:
             self._gradient = lambdify_many(d.gradient(), args)              # ∂x/∂θ = -F_θ/F_x
 
@@ -57,6 +70,10 @@ class CompiledStatement:
             out = fn(*values)
         except MATH_ERRORS as exc:
             raise domain_error(what, self.point(z, theta), exc) from exc
+        return self._reals(out, what, z, theta)
+
+    def _reals(self, out, what, z, theta):
+        """``out`` with every value a float (a complex one is a DomainError)."""
         for i, v in enumerate(out):
             if v.__class__ is not float:
                 out[i] = as_real(v, what, self.point(z, theta))
@@ -73,6 +90,17 @@ class CompiledStatement:
             where = self.point(x, theta)
             return as_real(F, "the residual", where), as_real(dF, "∂F/∂x", where)
         return F, dF
+
+    def fdfn(self, x: float, theta: tuple):
+        """(F, ∂F/∂x, N(F)) at the scalar x: Newton's evaluation with the residual's noise scale."""
+        try:
+            F, dF, N = self._with_noise(x, *theta)
+        except MATH_ERRORS:
+            return (*self.fdf(x, theta), math.nan)                   # F's own domain error, or N = NaN
+        if F.__class__ is not float or dF.__class__ is not float or N.__class__ is not float:
+            where = self.point(x, theta)
+            return as_real(F, "the residual", where), as_real(dF, "∂F/∂x", where), _real_or_nan(N)
+        return F, dF, N
 
     def gradient(self, x: float, theta: tuple) -> list:
         """[∂x/∂θⱼ]: the derived IFT formula at the solution x."""
@@ -92,11 +120,32 @@ class CompiledStatement:
         n = self.n
         return np.array(out[:n]), np.array(out[n:]).reshape(n, n)
 
+    def fjn(self, z, theta: tuple):
+        """(F, ∂F/∂z, N(F)) as NumPy arrays at z (N: the noise scale of each component)."""
+        n = self.n
+        try:
+            out = self._with_noise(*z, *theta)
+        except MATH_ERRORS:
+            F, J = self.fj(z, theta)
+            return F, J, np.full(n, math.nan)
+        noise = [_real_or_nan(v) for v in out[n + n * n:]]
+        out = self._reals(out[:n + n * n], "the residual", z, theta)
+        return np.array(out[:n]), np.array(out[n:]).reshape(n, n), np.array(noise)
+
     def jacobian(self, z, theta: tuple):
         """∂F/∂z at z (n × n), for scalar and vector unknowns alike."""
         zs = np.atleast_1d(z)
         out = self._call(self._residual_jacobian, "the residual", z, theta, *zs, *theta)
         return np.array(out[self.n:]).reshape(self.n, self.n)
+
+    def jacobian_noise(self, z, theta: tuple):
+        """N(∂F/∂z) at z (n × n): the rounding-noise scale of each Jacobian entry (NaN if unknown)."""
+        zs = np.atleast_1d(z)
+        try:
+            out = self._jacobian_noise(*zs, *theta)
+        except MATH_ERRORS:
+            return np.full((self.n, self.n), math.nan)
+        return np.array([_real_or_nan(v) for v in out]).reshape(self.n, self.n)
 
     def param_jacobian(self, z, theta: tuple):
         """∂F/∂θ at z (n × p)."""
@@ -107,6 +156,27 @@ class CompiledStatement:
     def fmap(self, z, theta: tuple):
         """The fixed-point map f(z, θ) as an array."""
         return np.array(self._call(self._map, "the fixed-point map", z, theta, *z, *theta))
+
+    def fmapn(self, z, theta: tuple):
+        """(f(z, θ), N(F)) for the fixed point F = z - f: the map and the residual's noise scale."""
+        n = self.n
+        try:
+            out = self._map_noise(*z, *theta)
+        except MATH_ERRORS:
+            return self.fmap(z, theta), np.full(n, math.nan)
+        noise = [_real_or_nan(v) for v in out[n:]]
+        out = self._reals(out[:n], "the fixed-point map", z, theta)
+        return np.array(out), np.array(noise)
+
+
+def _real_or_nan(value) -> float:
+    """A noise scale as a float; NaN (no floor information) when it is not a real number."""
+    if value.__class__ is float:
+        return value
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def _fixed_point_map(statement) -> list:

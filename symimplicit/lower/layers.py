@@ -24,12 +24,12 @@ import numpy as np
 from symimplicit.errors import (ConvergenceError, DomainError, NonFiniteError, NotAMinimumError,
                                 SingularJacobianError, StatementError)
 from symimplicit.lower.compiled import compile_statement
-from symimplicit.lower.solvers import FIXED_POINT_ONLY, solver_class
+from symimplicit.lower.solvers import (FIXED_POINT_ONLY, SINGULAR_COND, singular_derivative,
+                                       solver_class)
 from symimplicit.tape.engine import Function, Saved
 
 __all__ = ["ImplicitLayer", "make_primitive", "make_lowered"]
 
-SINGULAR_COND = 1e14          # cond(∂F/∂z) above this: numerically singular (the IFT fails)
 SINGULAR_SENSITIVITY = 1e14   # scalar: |∂x/∂θ|·|θ|/max(|x|, 1) above this: F_x is rounding noise
 
 
@@ -173,8 +173,13 @@ class ImplicitLayer(Function):
     # -- checks at the solution ------------------------------------------------ #
     def _check_scalar(self, sol, theta) -> None:
         dF = sol.jacobian
-        if dF is None:                                               # fixed-point solvers
-            dF = sol.jacobian = float(self.compiled.jacobian(sol.z, theta)[0, 0])
+        if dF is None:                                               # fixed-point solvers: no linear-
+            c = self.compiled                                        # convergence test, F_x vs its noise
+            dF = sol.jacobian = float(c.jacobian(sol.z, theta)[0, 0])
+            noise = float(c.jacobian_noise(sol.z, theta)[0, 0])
+            if singular_derivative(dF, noise):
+                raise self._singular(f"∂F/∂{c.unknowns[0]} = {dF:.3g} is rounding noise "
+                                     f"(N(∂F/∂{c.unknowns[0]}) = {noise:.3g})", sol.z, theta, dF)
         if dF == 0.0 or not math.isfinite(dF):
             raise self._singular(f"∂F/∂{self.compiled.unknowns[0]} = {dF}", sol.z, theta, dF)
         if sol.multiple:

@@ -3,20 +3,33 @@
 Modelled on mpmath's ``calculus/optimization.py``.  A solver receives a
 *system*, an object with
 
-* ``fdf(x, theta) -> (F, F_x)``           scalar unknown (floats),
-* ``fj(z, theta) -> (F, J)``              vector unknowns (NumPy arrays),
-* ``fmap(z, theta) -> f``                 fixed points only: the map x ↦ f(x, θ),
+* ``fdfn(x, theta) -> (F, F_x, N)``       scalar unknown (floats),
+* ``fjn(z, theta) -> (F, J, N)``          vector unknowns (NumPy arrays),
+* ``fmapn(z, theta) -> (f, N)``           fixed points only: the map x ↦ f(x, θ),
 * ``point(z, theta) -> dict``             names -> values, for error messages,
 
-where each evaluation raises :class:`~symimplicit.errors.DomainError` outside
-the residual's domain.  The Jacobians come from SymPy (see ``compiled.py``);
+where N is the rounding-noise scale of each residual component (a float64
+evaluation of F is off by about ε·N; :mod:`symimplicit.lower.rounding`) and each
+evaluation raises :class:`~symimplicit.errors.DomainError` outside the
+residual's domain.  The Jacobians come from SymPy (see ``compiled.py``);
 nothing here differentiates anything.
 
-Convergence "to machine precision" means: the step falls below ``tol`` relative
-to the iterate (default 4 ulps), or the residual stops decreasing while the
-step is already tiny (the residual's rounding floor).  Otherwise, after
-``max_iter`` iterations, :class:`~symimplicit.errors.ConvergenceError` names the
-iterations, the last residual and the point.
+The stopping rule (one place, :func:`small_step` / :func:`at_floor` /
+:func:`stagnated`, shared by every solver and by the NumPy sweep): an iterate
+has converged "to machine precision" when
+
+    |Δz| ≤ tol·max(|z|, tiny)          the step is a few ulps (tol: 4 ulps by default), or
+    |Fᵢ| ≤ 2ε·N(Fᵢ) for every i        the residual is at its rounding floor;
+
+Newton then returns z + Δz (as accurate as z, quadratically better when F was
+not yet pure noise).  The floor test is what ends an ill-conditioned solve: there
+|Δz| = |F/F_x| ≈ κ·ε stays above a few ulps for ever, but the residual of the
+float64 solution is rounding noise like that of any other.  When no damped step
+decreases the residual (the line search reaches the rounding of z itself) and
+|Fᵢ| ≤ 32ε·N(Fᵢ), the residual has stagnated in its noise: the iterate is
+accepted too.  Anything else, after ``max_iter`` iterations, raises
+:class:`~symimplicit.errors.ConvergenceError` naming the iterations, the last
+residual and the point.
 """
 from __future__ import annotations
 
@@ -27,17 +40,48 @@ import numpy as np
 from symimplicit.errors import ConvergenceError, DomainError
 
 __all__ = ["Solution", "ScalarNewton", "VectorNewton", "FixedPointIteration", "Anderson", "AffineSolve",
-           "SOLVERS", "solver_class", "DEFAULT_TOL"]
+           "SOLVERS", "solver_class", "DEFAULT_TOL", "small_step", "at_floor", "stagnated",
+           "singular_derivative"]
 
 EPS = 2.0 ** -52
+TINY = 2.0 ** -1022            # smallest normal: the step test near z = 0
+INF = math.inf
 DEFAULT_TOL = 4 * EPS          # a step below 4 ulps of the iterate: converged
-FLOOR = 1e-8                   # a step this small (relative, or absolute near 0) may stop at the rounding floor
+FLOOR = 2 * EPS                # |F| ≤ 2ε·N(F): the residual is at its rounding floor
+STAGNATION = 32 * EPS          # no descent and |F| ≤ 32ε·N(F): stagnated in rounding noise
 MAX_HALVINGS = 40              # backtracking line search: at most 2⁻⁴⁰ of the Newton step
+SINGULAR_COND = 1e14           # cond(∂F/∂z) above this at a solution: numerically singular
+                               # (one unknown: N(F_x)/|F_x|, F_x against its own rounding noise)
+
+
+# --------------------------------------------------------------------------- #
+# the stopping rule: floats (one point) or arrays (a sweep), same code        #
+# --------------------------------------------------------------------------- #
+
+def small_step(step, size, tol):
+    """|Δz| ≤ tol·max(|z|, tiny)  (``size`` = |z|)."""
+    return step <= tol * (size + TINY)
+
+
+def at_floor(residual, noise):
+    """|F| ≤ 2ε·N(F): nothing smaller can be certified in float64 (N NaN or ∞: no information)."""
+    return (residual <= FLOOR * noise) & (noise < INF)
+
+
+def stagnated(residual, noise):
+    """|F| ≤ 32ε·N(F): where a residual that no step decreases is accepted as rounding noise."""
+    return (residual <= STAGNATION * noise) & (noise < INF)
+
+
+def singular_derivative(dF, noise):
+    """One unknown: N(F_x)/|F_x| ≥ SINGULAR_COND, F_x indistinguishable from its rounding noise
+    (the scalar analogue of cond(∂F/∂z); NaN noise: only F_x = 0 counts)."""
+    return (abs(dF) * SINGULAR_COND <= noise) | (dF == 0)
 
 
 class Solution:
     """What a solver found: ``z`` (float, or ndarray), ``iterations``, ``residual`` (|F| or ‖F‖∞),
-    ``jacobian`` (F_x, or J, at or one ulp-sized step from ``z``), ``multiple`` (Newton
+    ``jacobian`` (F_x, or J, at or one rounding-sized step from ``z``), ``multiple`` (Newton
     converged linearly: the root is multiple, ∂F/∂x vanishes there)."""
 
     __slots__ = ("z", "iterations", "residual", "jacobian", "multiple")
@@ -85,10 +129,10 @@ class _Solver:
 class ScalarNewton(_Solver):
     """Safeguarded Newton for one unknown: x ← x - F/F_x.
 
-    Without a bracket the step is damped by backtracking until |F| does not grow
-    (and a point outside the domain counts as a rejected trial).  With a bracket
+    Without a bracket the step is damped by backtracking until |F| decreases
+    (a point outside the domain counts as a rejected trial).  With a bracket
     [lo, hi] (F changing sign) it is Newton-bisection: a Newton step leaving the
-    bracket is replaced by bisection.
+    bracket is replaced by bisection.  Stopping: the module's rule.
     """
 
     name = "newton"
@@ -96,63 +140,68 @@ class ScalarNewton(_Solver):
     def solve(self, x0: float, theta: tuple, bracket=None) -> Solution:
         if bracket is not None:
             return self._bracketed(x0, theta, bracket)
-        fdf, tol = self.system.fdf, self.tol
+        fdfn, tol = self.system.fdfn, self.tol
         x = float(x0)
-        F, dF = fdf(x, theta)
+        F, dF, N = fdfn(x, theta)
         steps = []
         for k in range(1, self.max_iter + 1):
             if F == 0.0:
                 return Solution(x, k - 1, 0.0, dF, _linear(steps))
+            size = abs(F)
+            floor = at_floor(size, N)
             if dF == 0.0 or not math.isfinite(dF):
-                raise self._fail(f"∂F/∂x = {dF} at an iterate", x, theta, k - 1, abs(F))
+                if floor:                                            # a root where F_x vanishes:
+                    return Solution(x, k - 1, size, dF)              # the caller's singular check
+                raise self._fail(f"∂F/∂x = {dF} at an iterate", x, theta, k - 1, size)
             dx = -F / dF                                             # Newton: Δx = -F/F_x
             steps.append(abs(dx))
-            if abs(dx) <= tol * abs(x):
-                return Solution(x + dx, k, abs(F), dF, _linear(steps))
-            step = self._backtrack(x, dx, abs(F), theta)
+            if floor or small_step(abs(dx), abs(x), tol):
+                return Solution(x + dx, k, size, dF, _linear(steps))
+            step = self._backtrack(x, dx, size, theta)
             if step is None:                                         # no decrease possible
-                if abs(dx) <= FLOOR * max(abs(x), 1.0):
-                    return Solution(x, k, abs(F), dF, _linear(steps[:-1]))   # F's rounding floor
-                raise self._fail("the residual stopped decreasing", x, theta, k, abs(F))
-            x, F, dF = step
+                if stagnated(size, N):
+                    return Solution(x, k, size, dF, _linear(steps[:-1]))   # F's rounding noise
+                raise self._fail("the residual stopped decreasing", x, theta, k, size)
+            x, F, dF, N = step
         if F == 0.0:
             return Solution(x, self.max_iter, 0.0, dF, _linear(steps))
         raise self._fail(f"no convergence to tol={tol:.3g}", x, theta, self.max_iter, abs(F))
 
     def _backtrack(self, x, dx, size, theta):
-        """x + t Δx for t = 1, 1/2, ... until |F| ≤ |F(x)|; None when none qualifies."""
-        fdf = self.system.fdf
+        """x + t Δx for t = 1, 1/2, ... until |F| < |F(x)|; None when none does (before t Δx
+        vanishes in the rounding of x)."""
+        fdfn = self.system.fdfn
         t = 1.0
         for _ in range(MAX_HALVINGS):
             xn = x + t * dx
+            if xn == x:
+                return None
             try:
-                Fn, dFn = fdf(xn, theta)
+                Fn, dFn, Nn = fdfn(xn, theta)
             except DomainError:
                 Fn = math.inf                                        # outside the domain: reject
-            if abs(Fn) <= size:
-                return xn, Fn, dFn
-            if t == 1.0 and abs(dx) <= FLOOR * max(abs(x), 1.0):
-                return None                                          # at the floor: stop early
+            if abs(Fn) < size:                                       # NaN compares False: rejected
+                return xn, Fn, dFn, Nn
             t *= 0.5
         return None
 
     def _bracketed(self, x0, theta, bracket) -> Solution:
-        fdf, tol = self.system.fdf, self.tol
+        fdfn, tol = self.system.fdfn, self.tol
         lo, hi = (float(b) for b in bracket)
         if not lo < hi:
             raise ValueError(f"bracket must be (lo, hi) with lo < hi, got {bracket!r}")
-        Flo, _ = fdf(lo, theta)
-        Fhi, _ = fdf(hi, theta)
+        Flo, dFlo, _ = fdfn(lo, theta)
+        Fhi, dFhi, _ = fdfn(hi, theta)
         if Flo == 0.0:
-            return Solution(lo, 0, 0.0, fdf(lo, theta)[1])
+            return Solution(lo, 0, 0.0, dFlo)
         if Fhi == 0.0:
-            return Solution(hi, 0, 0.0, fdf(hi, theta)[1])
+            return Solution(hi, 0, 0.0, dFhi)
         if (Flo > 0) == (Fhi > 0):
             raise self._fail(f"F has the same sign at both ends of the bracket [{lo!r}, {hi!r}] "
                              f"(F = {Flo:.3g}, {Fhi:.3g})", lo, theta, 0, min(abs(Flo), abs(Fhi)))
         rising = Fhi > 0
         x = float(x0) if x0 is not None and lo < x0 < hi else 0.5 * (lo + hi)
-        F, dF = fdf(x, theta)
+        F, dF, N = fdfn(x, theta)
         for k in range(1, self.max_iter + 1):
             if F == 0.0:
                 return Solution(x, k - 1, 0.0, dF)
@@ -162,13 +211,16 @@ class ScalarNewton(_Solver):
                 lo = x
             dx = -F / dF if dF != 0.0 else math.inf                  # Newton: Δx = -F/F_x
             xn = x + dx
-            if not lo < xn < hi:
+            newton = lo < xn < hi
+            if not newton:
                 xn = 0.5 * (lo + hi)                                 # bisection
                 dx = xn - x
-            if abs(dx) <= tol * abs(x) or hi - lo <= tol * max(abs(lo), abs(hi)):
+            if at_floor(abs(F), N):
+                return Solution(xn if newton else x, k, abs(F), dF)
+            if small_step(abs(dx), abs(x), tol) or hi - lo <= tol * max(abs(lo), abs(hi)):
                 return Solution(xn, k, abs(F), dF)
             x = xn
-            F, dF = fdf(x, theta)
+            F, dF, N = fdfn(x, theta)
         raise self._fail(f"no convergence to tol={tol:.3g} in the bracket [{lo!r}, {hi!r}]",
                          x, theta, self.max_iter, abs(F))
 
@@ -182,29 +234,31 @@ def _norm(v) -> float:
 
 
 class VectorNewton(_Solver):
-    """Damped Newton for n unknowns: solve J Δz = -F, backtrack until ‖F‖∞ does not grow."""
+    """Damped Newton for n unknowns: solve J Δz = -F, backtrack until ‖F‖∞ decreases.
+
+    Stopping: the module's rule, the floor test on every component."""
 
     name = "newton"
 
     def solve(self, z0, theta: tuple, bracket=None) -> Solution:
         if bracket is not None:
             raise ValueError("a bracket applies to a scalar unknown only")
-        fj, tol = self.system.fj, self.tol
+        fjn, tol = self.system.fjn, self.tol
         z = np.array(z0, dtype=float)
-        F, J = fj(z, theta)
+        F, J, N = fjn(z, theta)
         for k in range(1, self.max_iter + 1):
             size = _norm(F)
             if size == 0.0:
                 return Solution(z, k - 1, 0.0, J)
             dz = self._step(F, J, z, theta, k)                       # J Δz = -F
-            if _norm(dz) <= tol * _norm(z):
+            if at_floor(np.abs(F), N).all() or small_step(_norm(dz), _norm(z), tol):
                 return Solution(z + dz, k, size, J)
             step = self._backtrack(z, dz, size, theta)
             if step is None:
-                if _norm(dz) <= FLOOR * max(_norm(z), 1.0):
-                    return Solution(z, k, size, J)                   # the rounding floor of F
+                if stagnated(np.abs(F), N).all():
+                    return Solution(z, k, size, J)                   # F's rounding noise
                 raise self._fail("the residual stopped decreasing", z, theta, k, size)
-            z, F, J = step
+            z, F, J, N = step
         if _norm(F) == 0.0:
             return Solution(z, self.max_iter, 0.0, J)
         raise self._fail(f"no convergence to tol={tol:.3g}", z, theta, self.max_iter, _norm(F))
@@ -216,19 +270,19 @@ class VectorNewton(_Solver):
             raise self._fail("∂F/∂z is singular at an iterate", z, theta, k - 1, _norm(F)) from None
 
     def _backtrack(self, z, dz, size, theta):
-        fj = self.system.fj
+        fjn = self.system.fjn
         t = 1.0
         for _ in range(MAX_HALVINGS):
             zn = z + t * dz
+            if np.array_equal(zn, z):
+                return None
             try:
-                Fn, Jn = fj(zn, theta)
-                ok = _norm(Fn) <= size                               # NaN compares False: rejected
+                Fn, Jn, Nn = fjn(zn, theta)
+                ok = _norm(Fn) < size                                # NaN compares False: rejected
             except DomainError:
                 ok = False
             if ok:
-                return zn, Fn, Jn
-            if t == 1.0 and _norm(dz) <= FLOOR * max(_norm(z), 1.0):
-                return None
+                return zn, Fn, Jn, Nn
             t *= 0.5
         return None
 
@@ -236,6 +290,11 @@ class VectorNewton(_Solver):
 # --------------------------------------------------------------------------- #
 # fixed points                                                                 #
 # --------------------------------------------------------------------------- #
+#
+# For x = f(x) the residual is F = x - f(x): |f(xₖ) - xₖ| is both the step and |F(xₖ)|.
+# The rule is the same (a step of a few ulps, or |F| at its floor 2ε·N(F)); there is no
+# stagnation exit, because a slowly contracting iteration (rate q → 1) stops
+# decreasing while its error, |F|/(1 - q), is still κ times its residual.
 
 class FixedPointIteration(_Solver):
     """Plain iteration x ← f(x, θ) (converges when |∂f/∂x| < 1 near the fixed point)."""
@@ -244,18 +303,19 @@ class FixedPointIteration(_Solver):
     default_max_iter = 2000
 
     def solve(self, x0, theta: tuple, bracket=None) -> Solution:
-        fmap, tol = self.system.fmap, self.tol
+        fmapn, tol = self.system.fmapn, self.tol
         x = np.atleast_1d(np.array(x0, dtype=float))
-        previous = math.inf
+        diff = math.inf
         for k in range(1, self.max_iter + 1):
-            xn = fmap(x, theta)                                      # x_{k+1} = f(x_k)
-            diff = _norm(xn - x)
+            xn, N = fmapn(x, theta)                                  # x_{k+1} = f(x_k)
+            r = np.abs(xn - x)                                       # |F(x_k)|
+            diff = _norm(r)
             if not math.isfinite(diff):
                 raise self._fail("the iteration left the finite numbers", x, theta, k, diff)
-            if diff <= tol * _norm(xn) or (diff >= previous and diff <= FLOOR * max(_norm(xn), 1.0)):
+            if small_step(diff, _norm(xn), tol) or at_floor(r, N).all():
                 return Solution(xn, k, diff, None)
-            x, previous = xn, diff
-        raise self._fail(f"no convergence to tol={tol:.3g}", x, theta, self.max_iter, previous)
+            x = xn
+        raise self._fail(f"no convergence to tol={tol:.3g}", x, theta, self.max_iter, diff)
 
 
 class Anderson(_Solver):
@@ -270,17 +330,17 @@ class Anderson(_Solver):
     memory = 5
 
     def solve(self, x0, theta: tuple, bracket=None) -> Solution:
-        fmap, tol, m = self.system.fmap, self.tol, self.memory
+        fmapn, tol, m = self.system.fmapn, self.tol, self.memory
         x = np.atleast_1d(np.array(x0, dtype=float))
-        fx = fmap(x, theta)
+        fx, N = fmapn(x, theta)
         g = fx - x
         dG, dF = [], []
-        previous = math.inf
+        size = math.inf
         for k in range(1, self.max_iter + 1):
             size = _norm(g)
             if not math.isfinite(size):
                 raise self._fail("the iteration left the finite numbers", x, theta, k, size)
-            if size <= tol * _norm(fx) or (size >= previous and size <= FLOOR * max(_norm(fx), 1.0)):
+            if small_step(size, _norm(fx), tol) or at_floor(np.abs(g), N).all():
                 return Solution(fx, k, size, None)
             if dG:
                 G, Fm = np.column_stack(dG), np.column_stack(dF)
@@ -288,15 +348,15 @@ class Anderson(_Solver):
                 xn = fx - Fm @ gamma                                 # x⁺ = f(x) - ΔF γ
             else:
                 xn = fx                                              # first step: plain iteration
-            fn = fmap(xn, theta)
+            fn, N = fmapn(xn, theta)
             gn = fn - xn
             dG.append(gn - g)
             dF.append(fn - fx)
             if len(dG) > m:
                 dG.pop(0)
                 dF.pop(0)
-            x, fx, g, previous = xn, fn, gn, size
-        raise self._fail(f"no convergence to tol={tol:.3g}", x, theta, self.max_iter, previous)
+            x, fx, g = xn, fn, gn
+        raise self._fail(f"no convergence to tol={tol:.3g}", x, theta, self.max_iter, size)
 
 
 # --------------------------------------------------------------------------- #

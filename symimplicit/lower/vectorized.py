@@ -6,8 +6,10 @@
     lowered.gradient(a=..., b=...)   # (..., p) for a scalar unknown, (..., n, p) for vectors
 
 The parameters broadcast against each other.  The solve is damped Newton on all
-points at once with masked convergence: a point leaves the iteration when its
-step falls below ``tol``; the others continue.  Points that fail raise
+points at once with masked convergence: a point leaves the iteration when it
+meets the stopping rule of :mod:`symimplicit.lower.solvers` (the same functions:
+a step of a few ulps, or the residual at its rounding floor ε·N(F), or no descent
+while in that noise); the others continue.  Points that fail raise
 :class:`~symimplicit.errors.ConvergenceError` naming their indices.
 """
 from __future__ import annotations
@@ -17,11 +19,12 @@ import numpy as np
 from symimplicit.errors import (ConvergenceError, NonFiniteError, NotAMinimumError,
                                 SingularJacobianError)
 from symimplicit.lower.codegen import lambdify_many
-from symimplicit.lower.solvers import DEFAULT_TOL, FLOOR, MAX_HALVINGS
+from symimplicit.lower.rounding import rounding_scale
+from symimplicit.lower.solvers import (DEFAULT_TOL, MAX_HALVINGS, SINGULAR_COND, at_floor,
+                                       singular_derivative, small_step, stagnated)
 
 __all__ = ["LoweredStatement"]
 
-SINGULAR_COND = 1e14
 SHOWN = 5          # failing indices named in an error message
 
 
@@ -38,8 +41,11 @@ class LoweredStatement:
         self.max_iter = int(max_iter)
         self.x0 = x0
         args = self.unknowns + self.params
-        self._fj = lambdify_many(list(statement.residual) + list(d.jacobian), args, "numpy")
+        noise = [rounding_scale(F) for F in statement.residual]       # |F̂ - F| ≲ ε·N(F)
+        self._fj = lambdify_many(list(statement.residual) + list(d.jacobian) + noise, args, "numpy")
         self._ftheta = lambdify_many(d.param_jacobian, args, "numpy")      # ∂F/∂θ
+        self._jnoise = lambdify_many(rounding_scale(d.jacobian[0, 0]), args, "numpy") \
+            if self.n == 1 else None                                 # N(F_x): the scalar singular test
 
     # -- public ------------------------------------------------------------- #
     def solve(self, *arrays, x0=None, **named) -> np.ndarray:
@@ -91,11 +97,14 @@ class LoweredStatement:
         return arr.reshape(arr.shape[:-1] + dims)
 
     def _evaluate(self, z, theta):
+        """(F, J, N): residual (M, n), Jacobian (M, n, n), noise scale of F (M, n)."""
+        n = self.n
         with np.errstate(all="ignore"):
             out = self._fj(*z.T, *theta)
-        F = np.stack(out[:self.n], axis=-1)
-        J = self._stack(out[self.n:], (self.n, self.n))
-        return F, J
+        F = np.stack(out[:n], axis=-1)
+        J = self._stack(out[n:n + n * n], (n, n))
+        N = np.stack(out[n + n * n:], axis=-1)
+        return F, J, N
 
     def _jacobian(self, z, theta):
         return self._evaluate(z, theta)[1]
@@ -112,7 +121,7 @@ class LoweredStatement:
             else:
                 z[:, :k] = np.broadcast_to(start, (N, k)) if start.ndim <= 1 else start.reshape(N, k)
         if self.n > self.n_user:                                     # λ₀: ∇f + Jgᵀλ = 0, least squares
-            F, J = self._evaluate(z, theta)
+            F, J, _ = self._evaluate(z, theta)
             A, rhs = J[:, :k, k:], -F[:, :k]
             z[:, k:] = np.linalg.lstsq(A[0], rhs[0], rcond=None)[0] if N == 1 else \
                 np.stack([np.linalg.lstsq(A[i], rhs[i], rcond=None)[0] for i in range(N)])
@@ -129,27 +138,29 @@ class LoweredStatement:
                 break
             th = [t[active] for t in theta]
             za = z[active]
-            F, J = self._evaluate(za, th)
-            size = np.abs(F).max(axis=1)
+            F, J, noise = self._evaluate(za, th)
+            absF = np.abs(F)
+            size = absF.max(axis=1)
             dz = self._step(F, J)                                    # J Δz = -F
             step = np.abs(dz).max(axis=1)
-            scale = np.abs(za).max(axis=1)
-            done = (size == 0) | (step <= self.tol * scale)
-            z[active[done]] = za[done] + np.where(size[done, None] == 0, 0.0, dz[done])
-            moving = ~done & np.isfinite(step)
-            t = np.ones(moving.sum())
-            accepted = self._backtrack(za[moving], dz[moving], size[moving], [x[moving] for x in th], t)
-            idx = active[moving]
-            z[idx[accepted]] = za[moving][accepted] + t[accepted, None] * dz[moving][accepted]
-            floor = ~accepted & (step[moving] <= FLOOR * np.maximum(scale[moving], 1.0))
-            finished = np.zeros(active.size, dtype=bool)
-            finished[done] = True
-            finished[np.flatnonzero(moving)[floor]] = True
-            stuck = np.ones(active.size, dtype=bool)
-            stuck[np.flatnonzero(moving)[accepted]] = False
-            stuck &= ~finished
-            failed.append(active[stuck])                             # no descent: this point fails
-            active = active[~finished & ~stuck]
+            done = (size == 0) | at_floor(absF, noise).all(axis=1) \
+                | small_step(step, np.abs(za).max(axis=1), self.tol)
+            ok = done & np.isfinite(step)                            # F = 0 or at its floor, J singular:
+            z[active[ok]] = za[ok] + dz[ok]                          # stay (the check names it)
+            moving = np.flatnonzero(~done & np.isfinite(step))
+            t = np.ones(moving.size)
+            accepted = self._backtrack(za[moving], dz[moving], size[moving],
+                                       [x[moving] for x in th], t)
+            z[active[moving[accepted]]] = za[moving[accepted]] + t[accepted, None] * dz[moving[accepted]]
+            no_descent = moving[~accepted]
+            noise_level = stagnated(absF[no_descent], noise[no_descent]).all(axis=1)
+            keep = np.zeros(active.size, dtype=bool)                 # still iterating
+            keep[moving[accepted]] = True
+            bad = np.ones(active.size, dtype=bool)                   # no descent outside the noise,
+            bad[done | keep] = False                                 # or a non-finite step
+            bad[no_descent[noise_level]] = False                     # stagnated in noise: accepted
+            failed.append(active[bad])
+            active = active[keep]
         failed = np.sort(np.concatenate(failed + [active]))          # still active: out of iterations
         if failed.size:
             self._fail(failed, theta, z, f"no convergence (within {self.max_iter} iterations, "
@@ -168,26 +179,33 @@ class LoweredStatement:
             return dz
 
     def _backtrack(self, z, dz, size, theta, t):
-        """Halve t where ‖F(z + tΔz)‖∞ > ‖F(z)‖∞ (or is not finite); return the accepted mask."""
+        """Halve t where ‖F(z + tΔz)‖∞ ≥ ‖F(z)‖∞ (or is not finite) until tΔz vanishes in the
+        rounding of z; return the accepted mask (the scalar solvers' line search, vectorised)."""
         accepted = np.zeros(t.size, dtype=bool)
+        todo = np.arange(t.size)
         for _ in range(MAX_HALVINGS):
-            todo = np.flatnonzero(~accepted)
+            trial = z[todo] + t[todo, None] * dz[todo]
+            moved = (trial != z[todo]).any(axis=1)                   # a vanished step: no descent
+            todo, trial = todo[moved], trial[moved]
             if not todo.size:
                 break
-            trial = z[todo] + t[todo, None] * dz[todo]
-            F, _ = self._evaluate(trial, [x[todo] for x in theta])
-            norm = np.abs(F).max(axis=1)
-            ok = np.isfinite(norm) & (norm <= size[todo])
+            F, _, _ = self._evaluate(trial, [x[todo] for x in theta])
+            ok = np.abs(F).max(axis=1) < size[todo]                  # NaN compares False
             accepted[todo[ok]] = True
-            t[todo[~ok]] *= 0.5
+            todo = todo[~ok]
+            t[todo] *= 0.5
         return accepted
 
     def _check(self, z, theta) -> None:
         """∂F/∂z invertible at every solution; a minimum for Minimize."""
         J = self._jacobian(z, theta)
         with np.errstate(all="ignore"):
-            cond = np.linalg.cond(J) if self.n > 1 else np.where(J[:, 0, 0] != 0, 1.0, np.inf)
-        bad = np.flatnonzero(~(cond < SINGULAR_COND))
+            if self.n > 1:
+                bad = ~(np.linalg.cond(J) < SINGULAR_COND)
+            else:                                                    # F_x against its rounding noise
+                dF = J[:, 0, 0]
+                bad = singular_derivative(dF, self._jnoise(*z.T, *theta)[0]) | ~np.isfinite(dF)
+        bad = np.flatnonzero(bad)
         if bad.size:
             raise SingularJacobianError(f"∂F/∂z is singular at the solution for flat indices "
                                         f"{bad[:SHOWN].tolist()} ({self._points(bad, theta, z)})")
@@ -213,7 +231,7 @@ class LoweredStatement:
         return "; ".join(shown)
 
     def _fail(self, indices, theta, z, why):
-        F, _ = self._evaluate(z[indices], [t[indices] for t in theta])
+        F, _, _ = self._evaluate(z[indices], [t[indices] for t in theta])
         residual = float(np.nan_to_num(np.abs(F).max(), nan=np.inf))
         raise ConvergenceError(f"{why} at flat indices {indices[:SHOWN].tolist()}"
                                f"{' ...' if indices.size > SHOWN else ''} "

@@ -1,0 +1,96 @@
+"""The rounding-noise scale of a float64 evaluation, derived symbolically (a running error bound).
+
+Evaluated in floating point with unit roundoff u, an expression e comes out as
+ê = e + δ with, to first order, |δ| ≲ u·N(e), where N is built bottom-up from
+the expression tree (Higham, *Accuracy and Stability*, §3.3 and §5.1):
+
+    N(s) = 0                                  s an input (unknown, parameter) or an exact integer
+    N(c) = |c|                                c a rounded constant (0.1, 1/3, π)
+    N(t₁ + … + tₖ) = Σ N(tᵢ) + Σ |tᵢ|         each term's error, plus the roundings of the sum
+    N(f₁ ⋯ fₖ) = Σᵢ N(fᵢ) Πⱼ≠ᵢ |fⱼ| + |e|       relative errors add
+    N(fⁿ) = |n| |f|ⁿ⁻¹ N(f) + |e|
+    N(g(u₁, …)) = Σₖ |∂g/∂uₖ| N(uₖ) + |e|       the argument's error, amplified; g's own ulp
+
+So N(x - a·tanh x) = 2|a tanh x| + |x| + |a tanh x|: "the sum of the absolute values of
+F's additive terms" plus what the terms' own evaluation adds.  A residual with
+|F| ≤ c·ε·N(F) is at its rounding floor: nothing smaller can be certified in
+float64, whatever the conditioning of ∂F/∂x.
+
+Terms with N = 0 are dropped structurally, so an argument that is an exact
+input never brings a derivative (sqrt(a) adds |√a|, not |1/(2√a)|·0).
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+__all__ = ["rounding_scale"]
+
+_EXACT_INT = 2 ** 53
+
+
+def _abs(e):
+    """|e| left as written (SymPy would rewrite |exp(w)| as exp(re(w)), which ``math`` cannot print)."""
+    return abs(e) if e.is_Number else sp.Abs(e, evaluate=False)
+
+
+def _power_of_two(q) -> bool:
+    q = int(q)
+    return q > 0 and q & (q - 1) == 0
+
+
+def rounding_scale(expr) -> sp.Expr:
+    """N(expr): |error of a float64 evaluation of expr| ≲ ε·N(expr) to first order (see module doc)."""
+    return _scale(sp.sympify(expr), {})
+
+
+def _scale(e, memo: dict) -> sp.Expr:
+    if e in memo:
+        return memo[e]
+    out = _scale_uncached(e, memo)
+    memo[e] = out
+    return out
+
+
+def _scale_uncached(e, memo):
+    if e.is_Symbol:
+        return sp.S.Zero                                             # an input: exact
+    if e.is_Integer:
+        return sp.S.Zero if abs(int(e)) <= _EXACT_INT else abs(e)
+    if e.is_Rational and _power_of_two(e.q):
+        return sp.S.Zero                                             # 1/2, 3/4: exact in binary
+    if e.is_Number or e.is_NumberSymbol:
+        return abs(e)                                                # rounded when printed
+    if e.is_Add:
+        return sp.Add(*[_scale(t, memo) for t in e.args]) + sp.Add(*[_abs(t) for t in e.args])
+    if e.is_Mul:
+        factors = e.args
+        terms = []
+        for i, f in enumerate(factors):
+            nf = _scale(f, memo)
+            if nf != 0:                                              # Σᵢ N(fᵢ) Πⱼ≠ᵢ |fⱼ|
+                terms.append(nf * sp.Mul(*[_abs(g) for j, g in enumerate(factors) if j != i]))
+        return sp.Add(*terms) + _abs(e)
+    if e.is_Pow:
+        base, n = e.args
+        nb = _scale(base, memo)
+        nn = sp.S.Zero if n.is_Number else _scale(n, memo)          # x**0.5: the exponent is exact
+        out = _abs(e)
+        if nb != 0:                                                  # |n| |f|ⁿ⁻¹ N(f)
+            out += _abs(n) * _abs(base) ** (n - 1) * nb if n.is_Number \
+                else _abs(n * e / base) * nb
+        if nn != 0:                                                  # fⁿ = exp(n log f)
+            out += _abs(e * sp.log(base)) * nn
+        return out
+    if isinstance(e, sp.Function) and e.args:
+        out = _abs(e)
+        for k, u in enumerate(e.args, start=1):
+            nu = _scale(u, memo)
+            if nu == 0:
+                continue
+            try:
+                d = e.fdiff(k)                                       # ∂g/∂uₖ at the arguments
+            except Exception:                                        # no derivative: unit gain
+                d = sp.S.One
+            out += _abs(d) * nu
+        return out
+    return _abs(e)                                                 # anything else: its own ulp
