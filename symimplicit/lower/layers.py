@@ -25,7 +25,7 @@ from symimplicit.errors import (ConvergenceError, DomainError, NonFiniteError, N
                                 SingularJacobianError, StatementError)
 from symimplicit.lower.compiled import compile_statement
 from symimplicit.lower.solvers import (FIXED_POINT_ONLY, SINGULAR_COND, singular_derivative,
-                                       solver_class)
+                                       smallest_curvature, solver_class)
 from symimplicit.tape.engine import Function, Saved
 
 __all__ = ["ImplicitLayer", "make_primitive", "make_lowered"]
@@ -206,17 +206,11 @@ class ImplicitLayer(Function):
     def _check_minimum(self, J, z, theta) -> None:
         """∇²L positive definite on the tangent space of the constraints (all of ℝⁿ without)."""
         c = self.compiled
-        n = c.n_user
-        H = J[:n, :n]                                                # ∇²ₓL
-        if c.n > n:
-            A = J[n:, :n]                                            # Jg (m × n)
-            Z = np.linalg.svd(A)[2][c.n - n:].T                      # null space of Jg
-            H = Z.T @ H @ Z                                          # reduced Hessian Zᵀ∇²L Z
-        low = float(np.linalg.eigvalsh(H).min())
+        low = float(smallest_curvature(J, c.n_user))
         if low <= 0.0:
             kind = "a saddle or maximum" if low < 0 else "degenerate"
             raise NotAMinimumError(f"{self.name}: the stationary point is {kind} (smallest "
-                                   f"eigenvalue of the {'reduced ' if c.n > n else ''}Hessian "
+                                   f"eigenvalue of the {'reduced ' if c.n > c.n_user else ''}Hessian "
                                    f"{low:.6g}) at {self._where(z, theta)}",
                                    point=c.point(z, theta))
 

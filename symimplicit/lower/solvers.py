@@ -41,7 +41,7 @@ from symimplicit.errors import ConvergenceError, DomainError
 
 __all__ = ["Solution", "ScalarNewton", "VectorNewton", "FixedPointIteration", "Anderson", "AffineSolve",
            "SOLVERS", "solver_class", "DEFAULT_TOL", "small_step", "at_floor", "stagnated",
-           "singular_derivative"]
+           "singular_derivative", "smallest_curvature"]
 
 EPS = 2.0 ** -52
 TINY = 2.0 ** -1022            # smallest normal: the step test near z = 0
@@ -77,6 +77,18 @@ def singular_derivative(dF, noise):
     """One unknown: N(F_x)/|F_x| ≥ SINGULAR_COND, F_x indistinguishable from its rounding noise
     (the scalar analogue of cond(∂F/∂z); NaN noise: only F_x = 0 counts)."""
     return (abs(dF) * SINGULAR_COND <= noise) | (dF == 0)
+
+
+def smallest_curvature(J, n_user: int):
+    """The smallest eigenvalue of ∇²ₓL on the null space of the constraints' Jacobian Jg (all of
+    ℝⁿ without constraints), from the KKT Jacobian J = [[∇²ₓL, Jgᵀ], [Jg, 0]]: (n, n) or batched
+    (..., n, n).  A minimum needs it > 0."""
+    H = J[..., :n_user, :n_user]                                     # ∇²ₓL
+    m = J.shape[-1] - n_user
+    if m:
+        Z = np.swapaxes(np.linalg.svd(J[..., n_user:, :n_user])[2][..., m:, :], -1, -2)  # null(Jg)
+        H = np.swapaxes(Z, -1, -2) @ H @ Z                           # reduced Hessian Zᵀ∇²L Z
+    return np.linalg.eigvalsh(H).min(axis=-1)
 
 
 class Solution:

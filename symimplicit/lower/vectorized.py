@@ -21,7 +21,8 @@ from symimplicit.errors import (ConvergenceError, NonFiniteError, NotAMinimumErr
 from symimplicit.lower.codegen import lambdify_many
 from symimplicit.lower.rounding import rounding_scale
 from symimplicit.lower.solvers import (DEFAULT_TOL, MAX_HALVINGS, SINGULAR_COND, at_floor,
-                                       singular_derivative, small_step, stagnated)
+                                       singular_derivative, small_step, smallest_curvature,
+                                       stagnated)
 
 __all__ = ["LoweredStatement"]
 
@@ -211,12 +212,7 @@ class LoweredStatement:
                                         f"{bad[:SHOWN].tolist()} ({self._points(bad, theta, z)})")
         if self.statement.kind != "minimize":
             return
-        k = self.n_user
-        H = J[:, :k, :k]
-        if self.n > k:
-            Z = np.swapaxes(np.linalg.svd(J[:, k:, :k])[2][:, self.n - k:, :], 1, 2)
-            H = np.swapaxes(Z, 1, 2) @ H @ Z                         # reduced Hessian Zᵀ∇²L Z
-        low = np.linalg.eigvalsh(H).min(axis=1)
+        low = smallest_curvature(J, self.n_user)
         bad = np.flatnonzero(low <= 0)
         if bad.size:
             raise NotAMinimumError(f"not a minimum (Hessian not positive definite) at flat "
