@@ -223,6 +223,27 @@ class Derivation:
     def __repr__(self):
         return f"Derivation({self.statement!r})"
 
+    # -- rendering (symimplicit.report does the formatting) --------------------- #
+    def latex(self, document: bool = False, **options) -> str:
+        """The steps as an ``align*`` environment, or a standalone document with
+        ``document=True``; options ``wrt``, ``width``, ``title`` (see symimplicit.report)."""
+        from symimplicit.report import latex
+        return latex(self, document=document, **options)
+
+    def markdown(self, **options) -> str:
+        """The steps as Markdown: sentences and ``$$`` blocks."""
+        from symimplicit.report import markdown
+        return markdown(self, **options)
+
+    def pdf(self, path, **options):
+        """Compile the standalone document with pdflatex into ``path``; returns the Path."""
+        from symimplicit.report import pdf
+        return pdf(self, path, **options)
+
+    def _repr_latex_(self) -> str:
+        from symimplicit.report import repr_latex
+        return repr_latex(self)
+
     # -- first-order objects --------------------------------------------------- #
     @property
     def jacobian(self) -> sp.Matrix:

@@ -234,6 +234,10 @@ class Statement:
     def _repr_extra(self) -> str:
         return ""
 
+    def _repr_latex_(self) -> str:
+        from symimplicit.report import statement_repr_latex
+        return statement_repr_latex(self)
+
 
 class Root(Statement):
     """x(θ) defined by F(x, θ) = 0.
