@@ -52,7 +52,7 @@ class Scalar:
     @property
     def inputs(self) -> tuple:
         """Values of the positional arguments (what ``forward`` received)."""
-        return tuple(p.value for p in self._parents)
+        return tuple([p.value for p in self._parents])
 
     @property
     def kwargs(self) -> dict:
@@ -198,15 +198,20 @@ class Function:
 
     def __call__(self, *args, **kwargs):
         on_tape = False
+        values = []
         for a in args:
             if isinstance(a, Scalar):
                 on_tape = True
-                break
+                values.append(a.value)
+            else:
+                values.append(a)
         if not on_tape:
-            out = self.forward(*args, **kwargs)
-            return out.value if isinstance(out, Saved) else out
-        parents = tuple(a if isinstance(a, Scalar) else Scalar(a) for a in args)
-        out = self.forward(*[p.value for p in parents], **kwargs)
+            out = self.forward(*args, **kwargs)  # floats in, float out: nothing recorded
+            return out.value if out.__class__ is Saved else out
+        parents = tuple([a if isinstance(a, Scalar) else Scalar(a) for a in args])
+        out = self.forward(*values, **kwargs)
+        if out.__class__ is not Saved and self.n_outputs == 1:
+            return Scalar(out, parents, self, kwargs or None)
         return self._record(out, parents, kwargs or None)
 
     def _record(self, out, parents, kw):
@@ -265,11 +270,13 @@ def _joint_cotangent(g, n_outputs):
 _pass_counter = [0]
 
 
-def _postorder(root: Scalar) -> list:
+def _postorder(root: Scalar, leaves: bool = True) -> list:
     """Depth-first post-order of the graph of ``root`` (parents before children).
 
     Iterative, linear: a node is expanded once, when first on top of the
-    stack, and emitted once, when it comes back to the top.
+    stack, and emitted once, when it comes back to the top.  With
+    ``leaves=False`` only interior nodes are listed (the backward pass writes
+    leaf gradients directly and never needs to visit them).
     """
     _pass_counter[0] += 2
     expanded = _pass_counter[0]
@@ -292,11 +299,11 @@ def _postorder(root: Scalar) -> list:
             node._mark = expanded
             node._g = 0
             parents = node._parents
-            if parents:
-                for i in range(len(parents) - 1, -1, -1):  # first parent on top
-                    p = parents[i]
-                    if p._mark < expanded:  # marks only grow: older means unseen this pass
-                        push(p)
+            for i in range(len(parents) - 1, -1, -1):  # first parent on top
+                p = parents[i]
+                # marks only grow: an older mark means unseen in this pass
+                if p._mark < expanded and (leaves or p._parents):
+                    push(p)
     return order
 
 
@@ -326,28 +333,28 @@ def backward(x: Scalar, grad=1) -> None:
     """
     if not isinstance(x, Scalar):
         raise TypeError(f"backward() needs a Scalar, got {type(x).__name__}")
-    order = _postorder(x)
+    if not x._parents:  # a leaf: nothing to propagate
+        x.grad = grad if x.grad is None else x.grad + grad
+        return
+    order = _postorder(x, leaves=False)
     x._g = grad
     for i in range(len(order) - 1, -1, -1):  # reverse topological order
         node = order[i]
         g = node._g
         fn = node._fn
-        if fn is None:  # a leaf
-            node.grad = g if node.grad is None else node.grad + g
-            continue
         if fn.n_outputs > 1:
             g = _joint_cotangent(g, fn.n_outputs)
             node._g = 0
         else:
             node.grad = g if node.grad is None else node.grad + g
-        parents = node._parents
-        cts = fn.vjp(g, node)
-        if len(parents) == 1:
-            p = parents[0]
-            p._g += cts[0]
-        else:
-            for p, c in zip(parents, cts):
+        # ∂L/∂parent += vjp: interior parents wait for their turn, leaves take it now
+        for p, c in zip(node._parents, fn.vjp(g, node)):
+            if p._parents:
                 p._g += c
+            elif p.grad is None:
+                p.grad = c
+            else:
+                p.grad += c
 
 
 def reset_grad(x: Scalar) -> None:

@@ -29,18 +29,33 @@ _MATH_ERRORS = (ValueError, OverflowError, ZeroDivisionError)
 
 
 class Primitive(Function):
-    """An elementary Function: floats in, float out, math errors as DomainError."""
+    """An elementary Function: one output, no saved state, math errors as DomainError.
+
+    Its call is :meth:`Function.__call__` specialised to that case (it is the
+    hot path of seed-style code such as ``Sum(*[Pow(Plus(a, b), p=2) ...])``).
+    """
 
     __slots__ = ()
 
     def __call__(self, *args, **kwargs):
+        on_tape = False
+        values = []
+        for a in args:
+            if isinstance(a, Scalar):
+                on_tape = True
+                values.append(a.value)
+            else:
+                values.append(a)
         try:
-            out = Function.__call__(self, *args, **kwargs)
+            out = self.forward(*values, **kwargs)
         except _MATH_ERRORS as exc:
             raise _domain_error(self.name, args, kwargs, exc) from exc
-        if out.__class__ is complex or (isinstance(out, Scalar) and out.value.__class__ is complex):
+        if out.__class__ is complex:
             raise _domain_error(self.name, args, kwargs, "the result is complex")
-        return out
+        if not on_tape:
+            return out
+        parents = tuple([a if isinstance(a, Scalar) else Scalar(a) for a in args])
+        return Scalar(out, parents, self, kwargs or None)
 
 
 def _domain_error(name, args, kwargs, why) -> DomainError:
@@ -220,9 +235,15 @@ Scalar.__rtruediv__ = _operand((Divide, _rtruediv))
 def _pow(self, other):
     if isinstance(other, Scalar):
         return Pow(self, other)
-    if isinstance(other, _NUMBER_TYPES):
-        return Pow(self, p=other)  # a constant exponent is not differentiated
-    return NotImplemented
+    if not isinstance(other, _NUMBER_TYPES):
+        return NotImplemented
+    try:  # x ** p with a constant p: the node is built directly (the hot path of a loss)
+        value = self.value ** other
+    except _MATH_ERRORS as exc:
+        raise _domain_error("Pow", (self,), {"p": other}, exc) from exc
+    if value.__class__ is complex:
+        raise _domain_error("Pow", (self,), {"p": other}, "the result is complex")
+    return Scalar(value, (self,), Pow, {"p": other})
 
 
 def _rpow(self, other):
