@@ -184,7 +184,10 @@ def test_hostile_text_is_rejected_quickly(text, position, fragment):
     elapsed = time.perf_counter() - start
     assert fragment in str(info.value)
     assert info.value.position == position
-    assert elapsed < 0.05, f"{elapsed * 1000:.1f} ms"
+    # Not a speed target (benchmarks own those): a guard against unbounded work.
+    # Building 9**9**9**9 or factorial(10**10) would run for hours; rejecting
+    # takes well under a millisecond, so a bound 1000x looser never flakes.
+    assert elapsed < 1.0, f"{elapsed * 1000:.1f} ms: the parser did unbounded work"
 
 
 def test_hostile_corpus_is_large():
