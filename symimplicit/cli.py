@@ -163,7 +163,7 @@ def _number(text: str, option: str) -> float:
     if expr.free_symbols:
         raise CliError(f"{option}: {text.strip()!r} is not a number")
     try:
-        return float(expr.evalf())
+        return float(expr.evalf(30))           # correctly rounded (pi/3, not math.pi/3)
     except (TypeError, ValueError):
         raise CliError(f"{option}: {text.strip()!r} is not a real number") from None
 

@@ -134,7 +134,8 @@ def _relations(step, p: DerivationPrinter, width: float) -> list[_Row]:
             parts = _components(eq) or parts
         for part in parts:
             lhs, rhs = part.lhs, part.rhs
-            if _is_zero(rhs) and visible_width(p.doprint(lhs)) > _FLIP_WIDTH:
+            if part.rel_op == "==" and _is_zero(rhs) and \
+                    visible_width(p.doprint(lhs)) > _FLIP_WIDTH:
                 lhs, rhs = rhs, lhs
             out.append(_Row(prefix, lhs, _RELATIONS.get(part.rel_op, part.rel_op), rhs))
     return out

@@ -221,9 +221,11 @@ def _pieces(expr, p: DerivationPrinter, width: float, depth: int = 0) -> list[st
         head = "" if rest == 1 else p.parenthesize(rest, PRECEDENCE["Mul"], strict=True) + " "
     left, right = _BRACKETS[min(depth, len(_BRACKETS) - 1)]
     inner = _pieces(body, p, width, depth + 1)
-    inner[0] = sign + head + left + inner[0]
     inner[-1] = inner[-1] + right
-    return inner
+    opening = sign + head + left
+    if visible_width(opening + inner[0]) <= width:
+        return [opening + inner[0]] + inner[1:]
+    return [opening] + inner                 # a line may also break after the bracket
 
 
 def break_lines(expr, printer: DerivationPrinter, width: float = DEFAULT_WIDTH) -> list[str]:
