@@ -120,8 +120,8 @@ class _Row:
 
 def _relations(step, p: DerivationPrinter, width: float) -> list[_Row]:
     """The step's equations as rows: a matrix equation too wide for a line becomes one row
-    per component; ``long = 0`` becomes ``0 = long`` (the left column stays narrow);
-    alternatives of a condition read "or"."""
+    per component; ``long = 0`` becomes ``0 = long`` (the left column stays narrow), except
+    in conditions, whose alternatives read "or" and keep their orientation."""
     out: list[_Row] = []
     for k, eq in enumerate(step.equations):
         prefix = r"\text{or}\quad " if step.kind == "condition" and k else ""
@@ -134,7 +134,7 @@ def _relations(step, p: DerivationPrinter, width: float) -> list[_Row]:
             parts = _components(eq) or parts
         for part in parts:
             lhs, rhs = part.lhs, part.rhs
-            if part.rel_op == "==" and _is_zero(rhs) and \
+            if part.rel_op == "==" and step.kind != "condition" and _is_zero(rhs) and \
                     visible_width(p.doprint(lhs)) > _FLIP_WIDTH:
                 lhs, rhs = rhs, lhs
             out.append(_Row(prefix, lhs, _RELATIONS.get(part.rel_op, part.rel_op), rhs))
