@@ -157,7 +157,7 @@ def _names(value: str | None, option: str) -> list[str] | None:
 
 def _number(text: str, option: str) -> float:
     """A number, or a constant expression such as pi/4 (parsed safely, never eval'd)."""
-    from symimplicit.parse import parse_expression
+    from symimplicit.parsing import parse_expression
 
     expr = parse_expression(text.strip())
     if expr.free_symbols:
@@ -221,7 +221,7 @@ def _read_text(text: str) -> str:
 
 def _statement(args):
     from symimplicit.errors import StatementError
-    from symimplicit.parse import parse
+    from symimplicit.parsing import parse
 
     unknown = _names(args.unknown, "--unknown")
     if unknown is not None and len(unknown) == 1:

@@ -59,11 +59,11 @@ def _symbols(obj: Any, role: str) -> tuple[tuple[sp.Symbol, ...], bool]:
 def _as_expr(obj: Any, what: str) -> sp.Expr:
     """A SymPy expression from an expression, a number or an ``Eq`` (lhs - rhs).
 
-    Strings are refused: text goes through :func:`symimplicit.parse.parse`,
+    Strings are refused: text goes through :func:`symimplicit.parse`,
     never through ``sympify`` (which evaluates Python code).
     """
     if isinstance(obj, str):
-        raise StatementError(f"{what} is the string {obj!r}; use symimplicit.parse.parse "
+        raise StatementError(f"{what} is the string {obj!r}; use symimplicit.parse "
                              "to turn text into a statement safely")
     if isinstance(obj, sp.Equality):
         return obj.lhs - obj.rhs                         # lhs = rhs  ⇔  lhs - rhs = 0

@@ -5,7 +5,7 @@ import pytest
 import sympy as sp
 
 from symimplicit.errors import ParseError, StatementError
-from symimplicit.parse import parse, parse_expression
+from symimplicit.parsing import parse, parse_expression
 from symimplicit.statements import FixedPoint, Minimize, Root
 
 x, y, a, b, c, d, p, q, r, e, E, M = sp.symbols("x y a b c d p q r e E M")
