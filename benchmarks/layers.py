@@ -8,7 +8,7 @@
     our tape (the seed's ``iterativefixedpoint``: a 126-node trace).
 (2) The seed's parameter fit (``random.seed(314)``, 100 argmin layers per gradient
     step): our derived Minimize primitive vs the seed's own ``Minimize`` Function
-    (its code copied below, running on ``symimplicit.tape``): time per gradient
+    (``symimplicit.seed``: its code, running on ``symimplicit.tape``): time per gradient
     step, and the recovered a.
 (3) Microseconds per call of a scalar implicit layer, forward + backward.
 """
@@ -21,75 +21,10 @@ import time
 import sympy as sp
 
 from symimplicit import FixedPoint, Minimize, Root
-from symimplicit.tape import Abs, Cos, Function, Plus, Pow, Scalar, Sum, Times, backward, trace
+from symimplicit.seed import SeedMinimize, cosaxb, dquadraticdx, iterativefixedpoint, quadratic
+from symimplicit.tape import Plus, Pow, Scalar, Sum, Times, backward, trace
 
 TRUE_A = 1.1964312751315314
-
-
-# ============================================================================
-# The seed's code (seed/000_e0b5090584bf5d36.txt), verbatim apart from comments,
-# running on symimplicit.tape.  For comparison only.
-# ============================================================================
-def iterativefixedpoint(*args, fun=None, x0=0):
-    eps = 1e-7
-    oldx = Scalar(x0 - 1)
-    x = Scalar(x0)
-    isscalar = isinstance(args[0], Scalar)
-    args = [a if isinstance(a, Scalar) else Scalar(a) for a in args]
-    ii = 0
-    while ii < 100 and Abs(Plus(x, Times(Scalar(-1), oldx))) > eps:  # | x - oldx |
-        oldx = x
-        x = fun(x, *args)
-        ii += 1
-    if ii == 100:
-        print("Failed to converge")
-    if isscalar:
-        return x
-    return x.value
-
-
-def cosaxb(x, a, b):
-    return Cos(Plus(b, Times(a, x)))
-
-
-def minimizeforward(*args, fun=None, dfundx=None, x0=0, lr=0.1, max_iter=1000):
-    x = x0
-    ii = 0
-    notconverged = True
-    eps = 1e-3
-    while (ii < max_iter) and notconverged:
-        ii += 1
-        s_args = [Scalar(a) for a in args]
-        s_x = Scalar(x)
-        y = fun(s_x, *s_args)
-        backward(y)
-        x += -lr * s_x.grad
-        notconverged = abs(s_x.grad) > eps
-    if notconverged:
-        print('minimizeforward Failed to converge')
-    return x
-
-
-def minimizebackward(*args, fun=None, dfundx=None, x0=0, lr=0.1, max_iter=1000):
-    x = Scalar(minimizeforward(*args, fun=fun, dfundx=dfundx, x0=x0, lr=lr, max_iter=max_iter))
-    s_args = [Scalar(a) for a in args]
-    y = dfundx(x, *s_args)
-    backward(y)
-    if abs(x.grad) < 1e-3:
-        print('minimizebackward does not support functions with d^2f/dx^2 = 0')
-    return [-a.grad / x.grad for a in s_args]  # requires dfundx(x)!=0
-
-
-def quadratic(x, a, b):
-    return Sum(Times(a, Pow(x, p=2)), Times(b, x))
-
-
-def dquadraticdx(x, a, b):
-    return Sum(Times(a, Times(x, Scalar(2))), b)
-
-
-SeedMinimize = Function("Minimize", minimizeforward, minimizebackward)
-# ============================================================================ end of the seed's code
 
 
 def best_of(fn, repeat: int, number: int) -> float:

@@ -9,7 +9,7 @@ import pytest
 
 from symimplicit.errors import DomainError
 from symimplicit.tape import (
-    ELEMENTARY, Abs, Cos, Exp, Function, Log, Mod, Plus, Pow, Saved, Scalar, Sin, Sqrt, Sum,
+    ELEMENTARY, Abs, Cos, Exp, Function, Log, Mod, Plus, Pow, Saved, Scalar, Sin, Sqrt,
     Times, backward, reset_grad, trace,
 )
 

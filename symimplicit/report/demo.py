@@ -19,49 +19,10 @@ from dataclasses import dataclass
 import sympy as sp
 
 from symimplicit.report.text import TerminalPrinter
-from symimplicit.tape import Abs, Cos, Function, Plus, Scalar, Times, backward, trace
+from symimplicit.seed import SeedFixedPoint, cosaxb, iterativefixedpoint
+from symimplicit.tape import Scalar, backward, trace
 
-__all__ = ["run_demo", "cosaxb", "unrolled_fixed_point", "seed_fixed_point", "SEED_EPS",
-           "DemoRow"]
-
-SEED_EPS = 1e-7
-"""The seed's stopping rule: iterate until |x_k - x_{k-1}| ≤ 1e-7."""
-
-SEED_MAX_ITER = 100
-
-
-def cosaxb(x, a, b):
-    """The seed's map, on the tape: cos(b + a x)."""
-    return Cos(Plus(b, Times(a, x)))
-
-
-def unrolled_fixed_point(a, b, fun=cosaxb, x0=0.0):
-    """The seed's ``iterativefixedpoint`` on Scalars: every iteration stays on the tape."""
-    old, x = Scalar(x0 - 1), Scalar(x0)
-    for _ in range(SEED_MAX_ITER):
-        if Abs(Plus(x, Times(Scalar(-1), old))).value <= SEED_EPS:
-            break
-        old, x = x, fun(x, a, b)
-    return x
-
-
-def _seed_forward(*args, fun=cosaxb, x0=0.0):
-    """The seed's forward: iterate on floats (the values of the arguments)."""
-    values = [Scalar(float(v)) for v in args]
-    return unrolled_fixed_point(*values, fun=fun, x0=x0).value
-
-
-def _seed_backward(*args, fun=cosaxb, x0=0.0):
-    """The seed's ``fpbackward``: re-solve, then ∂x/∂θ = (∂f/∂θ) / (1 - ∂f/∂x) by one tape pass."""
-    x = _seed_forward(*args, fun=fun, x0=x0)            # recomputed: nothing was stored
-    sargs = [Scalar(float(v)) for v in args]
-    sx = Scalar(x)
-    backward(fun(sx, *sargs))
-    return [sa.grad / (1 - sx.grad) for sa in sargs]
-
-
-seed_fixed_point = Function("SeedFixedPoint", _seed_forward, _seed_backward)
-"""The seed notebook's FixedPoint Function (hand-written backward, loose 1e-7 solve)."""
+__all__ = ["run_demo", "DemoRow"]
 
 
 @dataclass
@@ -83,8 +44,8 @@ def _rows(statement, at: dict, dps: int) -> list[DemoRow]:
 
     layer = statement.primitive()
     methods = [("implicit primitive (ours)", layer, {}),
-               ("unrolled iteration on the tape", unrolled_fixed_point, {}),
-               ("seed FixedPoint Function", seed_fixed_point, {"fun": cosaxb})]
+               ("unrolled iteration on the tape", iterativefixedpoint, {"fun": cosaxb}),
+               ("seed FixedPoint Function", SeedFixedPoint, {"fun": cosaxb})]
     rows = []
     for name, fn, kwargs in methods:
         A, B = Scalar(at["a"]), Scalar(at["b"])

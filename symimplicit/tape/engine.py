@@ -209,23 +209,20 @@ class Function:
             out = self.forward(*args, **kwargs)  # floats in, float out: nothing recorded
             return out.value if out.__class__ is Saved else out
         parents = tuple([a if isinstance(a, Scalar) else Scalar(a) for a in args])
-        out = self.forward(*values, **kwargs)
-        if out.__class__ is not Saved and self.n_outputs == 1:
-            return Scalar(out, parents, self, kwargs or None)
+        out = self.forward(*values, **kwargs) if kwargs else self.forward(*values)
+        if self.n_outputs == 1:
+            if out.__class__ is not Saved:
+                return Scalar(out, parents, self, kwargs or None)
+            node = _StatefulScalar(out.value, parents, self, kwargs or None)
+            node._state = out.state
+            return node
         return self._record(out, parents, kwargs or None)
 
     def _record(self, out, parents, kw):
-        """Put the result of ``forward`` on the tape."""
+        """Put the result of a ``forward`` with several outputs on the tape."""
         state = None
-        saved = isinstance(out, Saved)
-        if saved:
+        if out.__class__ is Saved:
             out, state = out.value, out.state
-        if self.n_outputs == 1:
-            if saved:
-                node = _StatefulScalar(out, parents, self, kw)
-                node._state = state
-                return node
-            return Scalar(out, parents, self, kw)
         values = tuple(out)
         if len(values) != self.n_outputs:
             raise ValueError(f"{self.name}: forward returned {len(values)} values, "
