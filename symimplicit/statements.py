@@ -71,7 +71,7 @@ def _as_expr(obj: Any, what: str) -> sp.Expr:
         raise StatementError(f"{what} is the constant truth value {obj}: "
                              "the equation was evaluated before it reached the statement")
     if isinstance(obj, (int, float)):
-        return sp.sympify(obj)                           # numbers only: no text is evaluated
+        return sp.Integer(obj) if isinstance(obj, int) else sp.Float(obj)
     if not isinstance(obj, sp.Expr):
         raise StatementError(f"{what} must be a SymPy expression or Eq, got {obj!r} "
                              f"({type(obj).__name__})")

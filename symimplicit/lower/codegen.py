@@ -53,7 +53,8 @@ def lambdify_many(exprs, args: Sequence[sp.Symbol], backend: str = "math") -> Ca
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
-    flat = [sp.sympify(e) if isinstance(e, (int, float)) else e for e in flatten(exprs)]
+    flat = [sp.Integer(e) if isinstance(e, int) else sp.Float(e) if isinstance(e, float) else e
+            for e in flatten(exprs)]                         # numbers only: no text is converted
     for e in flat:
         if not isinstance(e, sp.Basic):
             raise DerivationError(f"lambdify_many needs SymPy expressions, got {e!r}")

@@ -40,7 +40,9 @@ def _power_of_two(q) -> bool:
 
 def rounding_scale(expr) -> sp.Expr:
     """N(expr): |error of a float64 evaluation of expr| ≲ ε·N(expr) to first order (see module doc)."""
-    return _scale(sp.sympify(expr), {})
+    if not isinstance(expr, sp.Basic):
+        raise TypeError(f"rounding_scale needs a SymPy expression, got {type(expr).__name__}")
+    return _scale(expr, {})
 
 
 def _scale(e, memo: dict) -> sp.Expr:
