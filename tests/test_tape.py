@@ -238,3 +238,31 @@ def test_engine_imports_without_sympy_or_mpmath():
 
 def test_nodes_are_small():
     assert not hasattr(Scalar(1.0), "__dict__")
+
+
+def test_undefined_derivatives_are_domain_errors_naming_the_node():
+    for make, where in [(lambda: Sqrt(Scalar(0.0)), r"Sqrt\(0\.0\)"),
+                        (lambda: Scalar(0.0) ** 0.5, r"Pow\(0\.0,p=0\.5\)"),
+                        (lambda: ELEMENTARY["Acos"](Scalar(1.0)), r"Acos\(1\.0\)")]:
+        y = make()
+        with pytest.raises(DomainError, match=where):
+            backward(y)
+
+
+def test_backward_refuses_a_non_finite_output():
+    from symimplicit.errors import NonFiniteError
+
+    s = Scalar(1e308)
+    y = s * 10 - s * 10  # inf - inf: IEEE arithmetic forward, no derivative
+    with pytest.raises(NonFiniteError, match="non-finite"):
+        backward(y)
+    assert s.grad is None
+
+
+def test_a_users_vjp_errors_pass_through_unchanged():
+    def vjp(g, node):
+        raise DomainError("my layer is undefined here")
+
+    f = Function("Mine", lambda x: x, vjp=vjp)
+    with pytest.raises(DomainError, match="my layer"):
+        backward(f(Scalar(1.0)))

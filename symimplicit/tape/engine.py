@@ -11,11 +11,12 @@ instead of searching lists.  The engine imports neither SymPy nor mpmath.
 """
 from __future__ import annotations
 
-import math
+from symimplicit.errors import DomainError, NonFiniteError, SymimplicitError
 
 __all__ = ["Scalar", "Function", "Saved", "trace", "backward", "reset_grad", "value_of"]
 
 _NUMBER_TYPES = (int, float)
+_MATH_ERRORS = (ValueError, OverflowError, ZeroDivisionError)
 
 
 class Scalar:
@@ -330,38 +331,41 @@ def backward(x: Scalar, grad=1) -> None:
     """
     if not isinstance(x, Scalar):
         raise TypeError(f"backward() needs a Scalar, got {type(x).__name__}")
+    if x.value - x.value != 0:  # t - t is 0 for every finite t, NaN for NaN and ±inf
+        raise NonFiniteError(f"backward() from a non-finite value: {x!r}; the forward "
+                             "arithmetic overflowed or met NaN, so no derivative exists there")
     if not x._parents:  # a leaf: nothing to propagate
         x.grad = grad if x.grad is None else x.grad + grad
         return
     order = _postorder(x, leaves=False)
     x._g = grad
-    for i in range(len(order) - 1, -1, -1):  # reverse topological order
-        node = order[i]
-        g = node._g
-        fn = node._fn
-        if fn.n_outputs > 1:
-            g = _joint_cotangent(g, fn.n_outputs)
-            node._g = 0
-        else:
-            node.grad = g if node.grad is None else node.grad + g
-        # ∂L/∂parent += vjp: interior parents wait for their turn, leaves take it now
-        for p, c in zip(node._parents, fn.vjp(g, node)):
-            if p._parents:
-                p._g += c
-            elif p.grad is None:
-                p.grad = c
+    node = x
+    try:
+        for i in range(len(order) - 1, -1, -1):  # reverse topological order
+            node = order[i]
+            g = node._g
+            fn = node._fn
+            if fn.n_outputs > 1:
+                g = _joint_cotangent(g, fn.n_outputs)
+                node._g = 0
             else:
-                p.grad += c
+                node.grad = g if node.grad is None else node.grad + g
+            # ∂L/∂parent += vjp: interior parents wait for their turn, leaves take it now
+            for p, c in zip(node._parents, fn.vjp(g, node)):
+                if p._parents:
+                    p._g += c
+                elif p.grad is None:
+                    p.grad = c
+                else:
+                    p.grad += c
+    except SymimplicitError:
+        raise
+    except _MATH_ERRORS as exc:
+        raise DomainError(f"the derivative of {node._fn._call_text(node)} does not exist "
+                          f"there: {exc}") from exc
 
 
 def reset_grad(x: Scalar) -> None:
     """Set ``grad`` back to ``None`` on every node of ``x``'s graph."""
     for node in _postorder(x):
         node.grad = None
-
-
-def _check_finite(name: str, value: float) -> float:
-    """Used by primitives that must not return NaN silently."""
-    if math.isnan(value):
-        raise ValueError(f"{name} produced NaN")
-    return value
