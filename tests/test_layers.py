@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import mpmath as mp
 import numpy as np
@@ -88,6 +89,130 @@ def test_failed_warm_start_retries_from_x0(monkeypatch):
     monkeypatch.setattr(layer._solver, "solve", solve)
     assert layer.solve(9.0) == 3.0
     assert starts == [2.0, 1.0]
+
+
+def test_warm_start_never_jumps_branches():
+    """Reported: a warm start from near the fold of sin x = a jumped to x = -175.4 (branch -56)."""
+    statement = Root(sp.sin(x) - a, x, (a,))
+    layer = statement.primitive(x0=0)
+    for value in (0.5, 0.99, 0.999999, 0.5):
+        truth = float(mp.asin(value))                            # the principal branch
+        kappa = value / (truth * math.sqrt(1 - value**2))        # |a / (x F_x)|: 1 near a = 1/2, 560 at the fold
+        for got in (layer.solve(value), statement.primitive(x0=0, warm_start=False).solve(value)):
+            assert got == pytest.approx(truth, rel=4 * kappa * 2.0**-53)
+
+
+def test_per_call_x0_and_rejected_solutions_leave_the_warm_state():
+    """Reported: solve(4, x0=3) made the next solve(4) return +2 although the layer's x0 is -1."""
+    layer = Root(x**2 - a, x, (a,)).primitive(x0=-1.0)
+    assert layer.solve(4.0, x0=3.0) == 2.0                       # this call only
+    assert layer.solve(4.0) == -2.0 == -math.sqrt(4.0)           # the layer's branch
+    assert layer(Scalar(9.0), x0=5.0).value == 3.0
+    assert layer.solve(9.0) == -3.0
+    layer = Minimize(sp.cos(x) + a * x, x, (a,)).primitive(x0=3.0)   # minima of cos at odd π
+    assert layer.solve(0.0) == pytest.approx(math.pi, rel=1e-15)
+    with pytest.raises(NotAMinimumError):
+        layer.solve(0.0, x0=0.01)                                # x = 0 is a maximum
+    assert layer._warm == pytest.approx(math.pi, rel=1e-15)      # not seeded by that call
+    rejected = Minimize(sp.cos(x) + a * x, x, (a,)).primitive(x0=0.5)
+    with pytest.raises(NotAMinimumError):
+        rejected.solve(0.0)                                      # Newton from 0.5 reaches the maximum 0
+    assert rejected._warm is None                                # a rejected solution seeds nothing
+
+
+def test_far_warm_result_is_replaced_by_the_cold_one(monkeypatch):
+    layer = Root(sp.sin(x) - a, x, (a,)).primitive(x0=0.0)
+    layer.solve(0.999999)                                        # the warm state: next to the fold
+    warm, starts = layer._warm, []
+    real = layer._solver.solve
+    monkeypatch.setattr(layer._solver, "solve", lambda s, t, b: starts.append(s) or real(s, t, b))
+    assert layer.solve(0.5) == pytest.approx(math.pi / 6, rel=4e-16)   # asin(1/2)
+    assert starts == [warm, 0.0]                                 # the warm try went far: solved cold
+    starts.clear()
+    assert layer.solve(0.5 + 1e-9) == pytest.approx(float(mp.asin(mp.mpf(0.5 + 1e-9))), rel=4e-16)
+    assert len(starts) == 1 and starts[0] == pytest.approx(math.pi / 6)   # near: the warm try only
+
+
+def test_backward_uses_the_forward_parameters():
+    """Reported: changing A.value between forward and backward changed the gradient."""
+    layer = SEED_FP.primitive()
+    A, B = Scalar(1.0), Scalar(0.0)
+    X = layer(A, B)
+    A.value = 2.0
+    backward(X)
+    with mp.workdps(40):
+        xa = lambda u: mp.findroot(lambda v: v - mp.cos(u * v), 0.7)
+        truth = mp.diff(xa, mp.mpf(1))
+    assert A.grad == pytest.approx(float(truth), rel=1e-14)
+
+
+def test_vector_backward_uses_the_forward_parameters():
+    problem = BY_NAME["circle_exp"]
+    layer = problem.statement.primitive(x0=(1.0, 1.5))
+    r, k = Scalar(2.0), Scalar(0.5)
+    X, Y = layer(r, k)
+    r.value, k.value = 3.0, 0.1
+    backward(X)
+    with mp.workdps(40):
+        def xr(rv):
+            return mp.findroot(lambda u, v: (u**2 + v**2 - rv**2, v - mp.exp(mp.mpf(0.5) * u)),
+                               (1.0, 1.5))[0]
+        truth = mp.diff(xr, mp.mpf(2))
+    assert r.grad == pytest.approx(float(truth), rel=1e-13)
+
+
+@pytest.mark.parametrize("bad, match", [("1", "must be a real number"),
+                                        (None, "must be a real number"),
+                                        (np.array([1.0, 2.0]), "is an array.*statement.lower"),
+                                        ([1.0], "is an array.*statement.lower")])
+def test_bad_parameter_values_are_statement_errors(bad, match):
+    """Reported: L("1", 0.), L(None, 0.) raised TypeError from t - t; an array, numpy's ValueError."""
+    layer = SEED_FP.primitive()
+    with pytest.raises(StatementError, match="parameter a " + match):
+        layer(bad, 0.0)
+    with pytest.raises(StatementError, match="parameter a " + match):
+        layer.solve(bad, 0.0)
+    with pytest.raises(StatementError, match="parameter b " + match):
+        layer(Scalar(0.0), bad)                                  # on the tape, second parameter
+
+
+def test_numpy_scalars_are_numbers():
+    layer = SEED_FP.primitive()
+    assert layer(np.float64(1.0), np.int64(0)) == layer(1.0, 0.0)
+
+
+@pytest.mark.parametrize("options, match", [
+    ({"method": "foo"}, r"unknown method 'foo'.*'newton'"),
+    ({"method": 3}, "unknown method"),
+    ({"x0": "abc"}, "x0 must be a number"),
+    ({"tol": "abc"}, "tol must be a number"),
+    ({"tol": 1.0}, "0 < tol"), ({"tol": 0.0}, "0 < tol"), ({"tol": -1e-8}, "0 < tol"),
+    ({"tol": math.nan}, "0 < tol"),
+    ({"max_iter": 0}, "max_iter"), ({"max_iter": "x"}, "max_iter"), ({"max_iter": 2.5}, "max_iter"),
+    ({"bracket": "ab"}, "bracket must be two numbers"), ({"bracket": (1, 0)}, "lo < hi"),
+    ({"bracket": (0, math.inf)}, "finite"),
+])
+def test_bad_layer_options_are_statement_errors(options, match):
+    with pytest.raises(StatementError, match=match):
+        SEED_FP.primitive(**options)
+
+
+def test_per_call_bad_x0_is_a_statement_error():
+    with pytest.raises(StatementError, match="x0 must be a number"):
+        SEED_FP.primitive().solve(1.0, 0.0, x0="abc")
+
+
+def test_loose_tolerance_is_still_accepted_for_studies():
+    root = SEED_FP.primitive(tol=1e-3, method="iterate").solve(1.0, 0.0)
+    assert root == pytest.approx(0.7390851332151607, rel=1e-2)
+
+
+def test_bracket_is_honoured_by_the_linear_method():
+    """Reported: method 'linear' ignored the bracket and returned x = 2 outside (5, 6)."""
+    statement = Root(a * x - b, x, (a, b))
+    with pytest.raises(ConvergenceError, match=r"no root in the bracket \[5.0, 6.0\].*x = 2.0"):
+        statement.primitive(bracket=(5, 6)).solve(1.0, 2.0)
+    assert statement.primitive(bracket=(1, 3)).solve(1.0, 2.0) == 2.0    # b/a inside: returned
 
 
 # -- chains of layers -------------------------------------------------------------------------
@@ -223,7 +348,7 @@ def test_constrained_maximum_is_not_a_minimum():
 def test_bad_options():
     with pytest.raises(StatementError, match="fixed-point map"):
         Root(x - a, x, (a,)).primitive(method="anderson")
-    with pytest.raises(ValueError, match="unknown method"):
+    with pytest.raises(StatementError, match="unknown method"):
         Root(x - a, x, (a,)).primitive(method="secant")
     with pytest.raises(StatementError, match="scalar unknown"):
         BY_NAME["circle_exp"].statement.primitive(bracket=(0, 1))
@@ -250,6 +375,62 @@ def test_sweep_names_the_failing_indices():
     lowered = Root(x**2 - a, x, (a,)).lower(x0=1.0)
     with pytest.raises(ConvergenceError, match=r"flat indices \[1, 3\]"):
         lowered.solve(np.array([4.0, -1.0, 9.0, -2.0]))
+
+
+def test_sweep_gradient_outside_the_domain_is_a_typed_error():
+    """Reported: ∂x/∂a of x = √a at a = 0 came back as inf with only a numpy RuntimeWarning."""
+    lowered = Root(x - sp.sqrt(a), x, (a,)).lower()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                           # no RuntimeWarning either
+        with pytest.raises(DomainError, match=r"∂F/∂θ is not finite.*flat indices \[0\].*a=0.0"):
+            lowered.gradient(np.array([0.0, 1.0]))
+        G = lowered.gradient(np.array([4.0, 1.0]))
+    assert G[:, 0] == pytest.approx([1 / (2 * math.sqrt(4.0)), 0.5], rel=1e-15)   # 1/(2√a)
+
+
+def test_sweep_singular_derivative_is_a_typed_error(monkeypatch):
+    lowered = Root(x**3 + a * x - b, x, (a, b)).lower(x0=1.0)
+    real = lowered._jacobian
+    monkeypatch.setattr(lowered, "_jacobian", lambda z, th: real(z, th) * np.array([[[0.0]], [[1.0]]]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(SingularJacobianError, match=r"flat indices \[0\]"):
+            lowered.gradient(np.array([1.0, 1.0]), np.array([2.0, 2.0]))
+
+
+def test_sweep_solve_and_gradient_from_one_solve():
+    lowered = BY_NAME["kepler"].statement.lower(x0=1.0)
+    e, M = np.array([0.1, 0.5]), np.array([1.0, 2.0])
+    X, G = lowered.solve_and_gradient(e, M)
+    assert np.array_equal(X, lowered.solve(e, M)) and np.array_equal(G, lowered.gradient(e, M))
+    assert G[:, 1] == pytest.approx(1 / (1 - e * np.cos(X)), rel=1e-15)   # ∂E/∂M = 1/(1 - e cos E)
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda s: s.lower(method="newton"), StatementError, "does not take 'method'"),
+    (lambda s: s.lower(backend="mpmath"), StatementError, "unknown backend 'mpmath'"),
+    (lambda s: s.lower(tol=2.0), StatementError, "0 < tol"),
+    (lambda s: s.lower(x0="abc"), StatementError, "x0 must be a number"),
+    (lambda s: s.lower(max_iter=0), StatementError, "max_iter"),
+    (lambda s: s.lower().solve("a"), StatementError, "parameter a must be a number"),
+    (lambda s: s.lower().solve("a", "b"), TypeError, "1 parameter array"),
+    (lambda s: s.lower().solve([1.0, 2.0], x0=[1.0, 2.0, 3.0]), StatementError, "x0 of shape"),
+])
+def test_sweep_bad_options_are_typed_errors(call, error, match):
+    from symimplicit.errors import SymimplicitError
+
+    with pytest.raises(error, match=match) as info:
+        call(Root(x**2 - a, x, (a,)))
+    assert isinstance(info.value, SymimplicitError)
+
+
+def test_sweep_reuses_the_compiled_expressions():
+    from symimplicit.lower.compiled import compile_statement
+
+    statement = Root(x**2 - a * sp.cos(x), x, (a,))
+    lowered = statement.lower()
+    assert lowered.compiled is compile_statement(statement)
+    assert statement.lower()._fj is lowered._fj                  # lowered to NumPy once
 
 
 def test_sweep_vector_shapes():

@@ -77,3 +77,60 @@ def test_lambdify_many_backends_share_one_call():
         assert abs(h(mp.mpf("0.5"), 2)[0] - mp.cos(1)) < mp.mpf(10) ** -29
     with pytest.raises(DerivationError, match="math backend"):
         lambdify_many([sp.LambertW(x)], (x,))
+
+
+def test_undefined_partial_fails_in_the_backward_pass_not_the_forward():
+    """Reported: primitive(sqrt(x))(Scalar(0.)) raised DomainError in the forward call."""
+    f = primitive(sp.sqrt(x), (x,))
+    X = Scalar(0.0)
+    out = f(X)
+    assert out.value == 0.0 == math.sqrt(0.0)                    # the value exists at 0
+    with pytest.raises(DomainError, match=r"derivative of Explicit\[sqrt\(x\)\].*x=0.0") as info:
+        backward(out)
+    assert info.value.point == {"x": 0.0}
+    Y = Scalar(4.0)
+    backward(f(Y))
+    assert Y.grad == 0.25                                        # 1/(2√4), exact
+
+
+def test_undefined_partial_uses_the_forward_inputs():
+    f = primitive(sp.sqrt(x), (x,))
+    X = Scalar(0.0)
+    out = f(X)
+    X.value = 4.0                                                # changed after the forward
+    with pytest.raises(DomainError, match="x=0.0"):
+        backward(out)
+
+
+def test_fuse_with_abs_differentiates_as_real():
+    """Reported: fuse(lambda x: abs(x)*2, 1) failed (complex Symbols: re/im in the derivative)."""
+    fused = fuse(lambda x: abs(x) * 2, 1)
+    for v, slope in ((-1.5, -2.0), (0.7, 2.0)):
+        X = Scalar(v)
+        out = fused(X)
+        backward(out)
+        assert out.value == 2 * abs(v) and X.grad == slope      # d(2|x|)/dx = 2 sign(x)
+    g = primitive(sp.Abs(x) * a, (x, a))                         # user Symbols without real=True
+    X, A = Scalar(-3.0), Scalar(0.5)
+    backward(g(X, A))
+    assert (X.grad, A.grad) == (-0.5, 3.0)
+
+
+def test_unsupported_functions_are_derivation_errors_naming_the_caller():
+    """Reported: fuse(lambda x: x % 3, 1) leaked SymPy's printer ValueError."""
+    with pytest.raises(DerivationError, match=r"Fused\[<lambda>\].*math module") as info:
+        fuse(lambda x: x % 3, 1)
+    assert "numpy or mpmath backend" not in str(info.value)     # primitive() has no backend option
+    with pytest.raises(DerivationError, match=r"Explicit\[LambertW\(x\)\].*only backend"):
+        primitive(sp.LambertW(x), (x,))
+
+
+def test_fuse_bad_arguments_are_typed():
+    from symimplicit.errors import StatementError
+
+    with pytest.raises(StatementError, match="n_args"):
+        fuse(lambda x: x, "one")
+    with pytest.raises(StatementError, match="at must be a number"):
+        fuse(lambda x: x, 1, at=["abc"])
+    with pytest.raises(TypeError, match="takes 1 positional"):
+        primitive(sp.sin(x), (x,))(1.0, 2.0)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from symimplicit.errors import ConvergenceError
+from symimplicit.errors import ConvergenceError, StatementError
 from symimplicit.lower.compiled import compile_statement
 from symimplicit.lower.solvers import (SOLVERS, Anderson, FixedPointIteration, ScalarNewton,
                                        VectorNewton, solver_class)
@@ -72,7 +72,7 @@ def test_affine_residual_is_one_exact_step():
 def test_table():
     assert set(SOLVERS) == {"newton", "iterate", "anderson", "linear"}
     assert solver_class("newton", vector=True) is VectorNewton
-    with pytest.raises(ValueError, match="unknown method"):
+    with pytest.raises(StatementError, match=r"unknown method 'brent'.*'newton'"):
         solver_class("brent", vector=False)
 
 
@@ -143,3 +143,15 @@ def test_genuine_non_convergence_is_still_an_error():
     """x² + a = 0 has no real root: the residual stays ≥ a, far above its floor."""
     with pytest.raises(ConvergenceError, match="stopped decreasing|no convergence"):
         ScalarNewton(system(Root(x**2 + a, x, (a,)))).solve(0.5, (1.0,))
+
+
+def test_bracket_checked_in_one_place():
+    """The solvers use the layer's bracket check (one implementation): typed errors."""
+    s = compile_statement(Root(x**3 - a, x, (a,)))
+    with pytest.raises(StatementError, match="lo < hi"):
+        ScalarNewton(s).solve(None, (1.0,), bracket=(2.0, -1.0))
+    with pytest.raises(StatementError, match="scalar unknown"):
+        VectorNewton(compile_statement(Root([x - a, y - a], (x, y), (a,)))).solve(
+            [0.0, 0.0], (1.0,), bracket=(0.0, 1.0))
+    sol = ScalarNewton(s).solve(None, (8.0,), bracket=(0.0, 3.0))
+    assert sol.z == 2.0                                          # ∛8

@@ -44,12 +44,15 @@ def flatten(exprs) -> list:
     return [exprs]
 
 
-def lambdify_many(exprs, args: Sequence[sp.Symbol], backend: str = "math") -> Callable:
+def lambdify_many(exprs, args: Sequence[sp.Symbol], backend: str = "math", *,
+                  hint: str | None = None) -> Callable:
     """ONE callable ``f(*values) -> list`` evaluating every expression of ``exprs`` with shared CSE.
 
     ``exprs`` is an expression, a sequence or a Matrix (flattened row-major);
     ``args`` the Symbols in call order; ``backend`` one of :data:`BACKENDS`.
-    The result is always a list with one value per expression.
+    The result is always a list with one value per expression.  ``hint`` says, in
+    the :class:`~symimplicit.errors.DerivationError` raised for an expression the
+    ``math`` module cannot evaluate, who needed it (default: the backend advice).
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
@@ -58,14 +61,14 @@ def lambdify_many(exprs, args: Sequence[sp.Symbol], backend: str = "math") -> Ca
     for e in flat:
         if not isinstance(e, sp.Basic):
             raise DerivationError(f"lambdify_many needs SymPy expressions, got {e!r}")
-    _check_supported(flat, backend)
+    _check_supported(flat, backend, hint)
     fn = sp.lambdify(list(args), flat, modules=backend, cse=True)
     if backend == "numpy":
         return _broadcasting(fn)
     return fn
 
 
-def _check_supported(flat: list, backend: str) -> None:
+def _check_supported(flat: list, backend: str, hint: str | None = None) -> None:
     """Refuse at construction what the backend cannot evaluate (rather than a NameError per call)."""
     if backend != "math":
         return
@@ -75,10 +78,12 @@ def _check_supported(flat: list, backend: str) -> None:
     for e in flat:
         try:
             printer.doprint(e)
-        except NotImplementedError as exc:  # PrintMethodNotImplementedError
-            raise DerivationError(f"the math backend cannot evaluate {e}: "
-                                  f"{str(exc).splitlines()[0]}; use the numpy or mpmath "
-                                  "backend") from None
+        except (NotImplementedError, ValueError, TypeError) as exc:   # unsupported, or a printer's
+            why = (str(exc).splitlines() or [type(exc).__name__])[0]    # refusal (a Derivative ...)
+            advice = hint or ("lambdify_many(..., backend='numpy') or backend='mpmath' may "
+                              "evaluate it")
+            raise DerivationError(f"the math backend cannot evaluate {e}: {why}; "
+                                  f"{advice}") from None
 
 
 def _broadcasting(fn: Callable) -> Callable:

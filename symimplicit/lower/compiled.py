@@ -25,7 +25,7 @@ import numpy as np
 from symimplicit.lower.codegen import MATH_ERRORS, as_real, domain_error, lambdify_many
 from symimplicit.lower.rounding import rounding_scale
 
-__all__ = ["CompiledStatement", "compile_statement"]
+__all__ = ["CompiledStatement", "NumpyCallables", "compile_statement"]
 
 
 class CompiledStatement:
@@ -44,20 +44,33 @@ class CompiledStatement:
         self.affine = not (d.jacobian.free_symbols & set(self.unknowns))  # F affine in z
         self.names = [str(s) for s in self.unknowns + self.params]
         args = self.unknowns + self.params
-        F, J = statement.residual, d.jacobian
+        self.args = args
+        # the SymPy expressions, once; the math callables below and the NumPy ones of numpy()
+        F, J = list(statement.residual), list(d.jacobian)              # J row-major
+        self.residual_exprs, self.jacobian_exprs = F, J
         self.noise = [rounding_scale(Fi) for Fi in F]                      # |F̂ - F| ≲ ε·N(F)
-        self._residual = lambdify_many(F, args)
-        self._residual_jacobian = lambdify_many(list(F) + list(J), args)   # [F, ∂F/∂z] with shared CSE
-        self._with_noise = lambdify_many(list(F) + list(J) + self.noise, args)
-        self._param_jacobian = lambdify_many(d.param_jacobian, args)       # ∂F/∂θ
-        self._jacobian_noise = lambdify_many([rounding_scale(Jij) for Jij in J], args)  # N(∂F/∂z)
+        self.param_jacobian_exprs = list(d.param_jacobian)                 # ∂F/∂θ, row-major
+        self.jacobian_noise_exprs = [rounding_scale(Jij) for Jij in J]     # N(∂F/∂z)
+        hint = f"{statement!r}.primitive() evaluates in float64 with the math module"
+        self._residual = lambdify_many(F, args, hint=hint)
+        self._residual_jacobian = lambdify_many(F + J, args, hint=hint)   # [F, ∂F/∂z] with shared CSE
+        self._with_noise = lambdify_many(F + J + self.noise, args, hint=hint)
+        self._param_jacobian = lambdify_many(self.param_jacobian_exprs, args, hint=hint)
+        self._jacobian_noise = lambdify_many(self.jacobian_noise_exprs, args, hint=hint)
+        self._numpy = None
         self._map = self._map_noise = None
         if statement.kind == "fixed_point":
             f = _fixed_point_map(statement)
-            self._map = lambdify_many(f, args)
-            self._map_noise = lambdify_many(f + self.noise, args)
+            self._map = lambdify_many(f, args, hint=hint)
+            self._map_noise = lambdify_many(f + self.noise, args, hint=hint)
         if not self.vector:
-            self._gradient = lambdify_many(d.gradient(), args)              # ∂x/∂θ = -F_θ/F_x
+            self._gradient = lambdify_many(d.gradient(), args, hint=hint)   # ∂x/∂θ = -F_θ/F_x
+
+    def numpy(self) -> "NumpyCallables":
+        """The same expressions lowered to NumPy for the vectorised sweep (made once, memoised)."""
+        if self._numpy is None:
+            self._numpy = NumpyCallables(self)
+        return self._numpy
 
     # -- error context ------------------------------------------------------- #
     def point(self, z, theta) -> dict:
@@ -167,6 +180,21 @@ class CompiledStatement:
         noise = [_real_or_nan(v) for v in out[n:]]
         out = self._reals(out[:n], "the fixed-point map", z, theta)
         return np.array(out), np.array(noise)
+
+
+class NumpyCallables:
+    """A :class:`CompiledStatement`'s expressions as broadcasting NumPy callables of (*z, *θ):
+
+    * ``fjn`` -> [F..., ∂F/∂z (row-major)..., N(F)...] (one call, shared CSE),
+    * ``ftheta`` -> ∂F/∂θ (row-major),
+    * ``jnoise`` -> N(∂F/∂z) (row-major): the one-unknown singular test.
+    """
+
+    def __init__(self, c: CompiledStatement):
+        args = c.args
+        self.fjn = lambdify_many(c.residual_exprs + c.jacobian_exprs + c.noise, args, "numpy")
+        self.ftheta = lambdify_many(c.param_jacobian_exprs, args, "numpy")
+        self.jnoise = lambdify_many(c.jacobian_noise_exprs, args, "numpy")
 
 
 def _real_or_nan(value) -> float:

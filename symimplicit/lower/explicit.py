@@ -15,8 +15,9 @@ from typing import Callable, Sequence
 
 import sympy as sp
 
-from symimplicit.errors import DerivationError
+from symimplicit.errors import DerivationError, DomainError
 from symimplicit.lower.codegen import MATH_ERRORS, as_real, domain_error, lambdify_many
+from symimplicit.lower.options import ArgumentError, as_floats
 from symimplicit.tape.engine import Function, Saved, Scalar, trace
 
 __all__ = ["ExplicitPrimitive", "primitive", "fuse"]
@@ -26,9 +27,13 @@ class ExplicitPrimitive(Function):
     """A tape Function whose forward and vjp are generated from a SymPy expression.
 
     ``expr`` is the formula, ``args`` its positional Symbols, ``partials`` the
-    SymPy list [∂expr/∂argᵢ].  On the tape the forward evaluates the value and
-    all partials in one CSE'd call and keeps the partials on the node, so the
-    backward pass is a multiplication; with plain floats only the value is computed.
+    SymPy list [∂expr/∂argᵢ] (the arguments taken real: tape values are real, so
+    |x| differentiates to sign(x), not through re/im).  On the tape the forward
+    evaluates the value and all partials in one CSE'd call and keeps the partials
+    on the node, so the backward pass is a multiplication; where only a partial is
+    undefined (√x at 0) the forward returns the value and keeps its inputs, and
+    the vjp raises the DomainError at that point.  With plain floats only the
+    value is computed.
     """
 
     def __init__(self, expr: sp.Expr, args: Sequence[sp.Symbol], name: str | None = None):
@@ -36,34 +41,52 @@ class ExplicitPrimitive(Function):
         _check_args(expr, args)
         self.expr = expr
         self.args = args
-        self.partials = [sp.diff(expr, a) for a in args]               # ∂f/∂aᵢ, by SymPy
-        self._value = lambdify_many([expr], args, "math")
-        self._joint = lambdify_many([expr, *self.partials], args, "math")
-        super().__init__(name or f"Explicit[{expr}]", self._forward, vjp=_explicit_vjp)
+        name = name or f"Explicit[{expr}]"
+        real = {a: sp.Symbol(a.name, real=True) for a in args if not a.is_real}
+        back = {r: a for a, r in real.items()}
+        expr_r = expr.xreplace(real)
+        self.partials = [sp.diff(expr_r, real.get(a, a)).xreplace(back) for a in args]  # ∂f/∂aᵢ
+        hint = f"{name} is evaluated in float64 by the math module (the only backend of a tape primitive)"
+        self._value = lambdify_many([expr], args, "math", hint=hint)
+        self._joint = lambdify_many([expr, *self.partials], args, "math", hint=hint)
+        super().__init__(name, self._forward, vjp=_explicit_vjp)
 
     def __call__(self, *values, **kwargs):
         if len(values) != len(self.args):
-            raise TypeError(f"{self.name} takes {len(self.args)} positional argument(s) "
-                            f"{self.args}, got {len(values)}")
+            raise ArgumentError(f"{self.name} takes {len(self.args)} positional argument(s) "
+                                f"{self.args}, got {len(values)}")
         for v in values:
             if isinstance(v, Scalar):
                 return Function.__call__(self, *values, **kwargs)
-        return self._evaluate(self._value, values)[0]                  # floats in: float out
+        return self._evaluate(self._value, values, self.name)[0]       # floats in: float out
 
     def _forward(self, *values):
-        out = self._evaluate(self._joint, values)
+        try:
+            out = self._joint(*values)
+        except MATH_ERRORS:
+            out = None
+        if out is not None:
+            for v in out:
+                if v.__class__ is not float:
+                    try:
+                        out = self._evaluate(self._joint, values, self.name)
+                    except DomainError:
+                        out = None
+                    break
+        if out is None:                                                # a partial is undefined here:
+            return Saved(self._evaluate(self._value, values, self.name)[0], values)  # the vjp says so
         return Saved(out[0], out[1:])                                  # keep [∂f/∂aᵢ] for the vjp
 
-    def _evaluate(self, fn, values) -> list:
+    def _evaluate(self, fn, values, what) -> list:
         try:
             out = fn(*values)
         except MATH_ERRORS as exc:
-            raise domain_error(self.name, self._point(values), exc) from exc
+            raise domain_error(what, self._point(values), exc) from exc
         point = None
         for i, v in enumerate(out):
             if v.__class__ is not float:
                 point = point or self._point(values)
-                out[i] = as_real(v, self.name, point)
+                out[i] = as_real(v, what, point)
         return out
 
     def _point(self, values) -> dict:
@@ -71,7 +94,12 @@ class ExplicitPrimitive(Function):
 
 
 def _explicit_vjp(g, node):
-    return [g * d for d in node.state]                                 # ∂L/∂aᵢ = ∂L/∂f · ∂f/∂aᵢ
+    partials = node.state
+    if partials.__class__ is tuple:                                    # the forward's inputs: a partial
+        fn = node.function                                             # failed there; raise it by name
+        what = f"the derivative of {fn.name}"
+        partials = fn._evaluate(fn._joint, partials, what)[1:]
+    return [g * d for d in partials]                                   # ∂L/∂aᵢ = ∂L/∂f · ∂f/∂aᵢ
 
 
 def _check_args(expr, args) -> None:
@@ -107,13 +135,17 @@ def fuse(fn: Callable, n_args: int, *, name: str | None = None,
     """
     from symimplicit.twins import to_sympy
 
-    if int(n_args) != n_args or n_args < 0:
-        raise ValueError(f"fuse: n_args must be a non-negative integer, got {n_args!r}")
+    try:
+        ok = int(n_args) == n_args and n_args >= 0
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise ArgumentError(f"fuse: n_args must be a non-negative integer, got {n_args!r}")
     symbols = _argument_symbols(fn, int(n_args))
-    samples = list(at) if at is not None else [0.5 + 0.1 * i for i in range(n_args)]
+    samples = as_floats(at, "at", "fuse") if at is not None else [0.5 + 0.1 * i for i in range(n_args)]
     if len(samples) != n_args:
-        raise ValueError(f"fuse: {len(samples)} sample value(s) for {n_args} argument(s)")
-    leaves = [Scalar(float(v)) for v in samples]
+        raise ArgumentError(f"fuse: {len(samples)} sample value(s) for {n_args} argument(s)")
+    leaves = [Scalar(v) for v in samples]
     out = fn(*leaves)
     if not isinstance(out, Scalar):
         raise DerivationError(f"fuse: {getattr(fn, '__name__', fn)!r} returned {out!r}, "
@@ -125,12 +157,13 @@ def fuse(fn: Callable, n_args: int, *, name: str | None = None,
 
 
 def _argument_symbols(fn: Callable, n_args: int) -> tuple[sp.Symbol, ...]:
-    """Symbols named after ``fn``'s positional parameters when it has exactly ``n_args``."""
+    """Real Symbols named after ``fn``'s positional parameters when it has exactly ``n_args``
+    (real: tape values are real numbers, so abs(x) differentiates to sign(x))."""
     try:
         params = [p for p in inspect.signature(fn).parameters.values()
                   if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     except (TypeError, ValueError):
         params = []
     if len(params) == n_args:
-        return tuple(sp.Symbol(p.name) for p in params)
-    return tuple(sp.Symbol(f"u{i}") for i in range(n_args))
+        return tuple(sp.Symbol(p.name, real=True) for p in params)
+    return tuple(sp.Symbol(f"u{i}", real=True) for i in range(n_args))

@@ -7,7 +7,9 @@ An :class:`ImplicitLayer` is a tape :class:`~symimplicit.tape.Function` whose
   invertible; a minimum for :class:`~symimplicit.statements.Minimize`) and
   keeps it on the node (``Saved``), and
 * backward evaluates the lowered implicit-function-theorem formula at that
-  cached solution, with no second solve:
+  cached solution and the parameter values of the forward call (kept with it:
+  a parameter changed between forward and backward does not leak in), with no
+  second solve:
 
       scalar:  ∂x/∂θⱼ = -F_θⱼ / F_x              (the derived formula, lambdified)
       vector:  (∂F/∂z)ᵀ λ = z̄,   θ̄ = -λᵀ ∂F/∂θ   (one adjoint solve per backward pass)
@@ -21,15 +23,19 @@ import math
 
 import numpy as np
 
-from symimplicit.errors import (ConvergenceError, DomainError, NonFiniteError, NotAMinimumError,
-                                SingularJacobianError, StatementError)
+from symimplicit.errors import (ConvergenceError, NonFiniteError, NotAMinimumError,
+                                SingularJacobianError, StatementError, SymimplicitError)
 from symimplicit.lower.compiled import compile_statement
-from symimplicit.lower.solvers import (FIXED_POINT_ONLY, SINGULAR_COND, singular_derivative,
-                                       smallest_curvature, solver_class)
+from symimplicit.lower.options import (ArgumentError, as_floats, check_bracket, check_max_iter,
+                                       check_method, check_tol, parameter_value)
+from symimplicit.lower.solvers import (FIXED_POINT_ONLY, SINGULAR_COND, SOLVERS,
+                                       singular_derivative, smallest_curvature, solver_class)
 from symimplicit.tape.engine import Function, Saved
 
 __all__ = ["ImplicitLayer", "make_primitive", "make_lowered"]
 
+WARM_TRUST = 0.1              # a warm-started root within 10 % of (|z_prev| + 1): the same branch
+LOWER_OPTIONS = frozenset({"x0", "tol", "max_iter"})
 SINGULAR_SENSITIVITY = 1e14   # scalar: |∂x/∂θ|·|θ|/max(|x|, 1) above this: F_x is rounding noise
 
 
@@ -39,24 +45,39 @@ class ImplicitLayer(Function):
     ``layer(*params)`` takes the parameters in the statement's order (Scalars or
     floats) and returns the solution: a Scalar/float, or a tuple for vector
     unknowns (Lagrange multipliers are internal).  ``layer(*params, x0=...)``
-    starts from a given guess for that call only.
+    starts from a given guess for that call only (the warm state is neither used
+    nor changed by it).
 
     Options: ``x0`` (initial guess: a number, or one per unknown), ``tol``
-    (relative step; default 4 ulps), ``max_iter``, ``method`` (``"newton"``;
-    fixed points also ``"iterate"``, ``"anderson"``; ``"linear"``, the default for a
-    residual affine in the unknowns, is one exact Newton step), ``bracket`` ((lo, hi),
-    scalar unknown: Newton-bisection), ``warm_start`` (default True: start from
-    the previous solution; a failed warm start retries from ``x0``).
+    (relative step, 0 < tol <= 0.1; default 4 ulps; see :mod:`symimplicit.lower.options`),
+    ``max_iter``, ``method`` (``"newton"``; fixed points also ``"iterate"``,
+    ``"anderson"``; ``"linear"``, the default for a residual affine in the unknowns,
+    is one exact Newton step), ``bracket`` ((lo, hi), scalar unknown: Newton-bisection;
+    with ``"linear"`` the root must lie in it), ``warm_start`` (default True).
+
+    Branch selection: the layer's ``x0`` (cold start) defines which root is
+    returned.  The warm start (from the last solution this layer accepted) is an
+    accelerator that does not change the root, as far as it can check: its
+    result is kept only when it passes every check at the solution and lies
+    within a trust region of the previous solution,
+    ‖z - z_prev‖∞ <= WARM_TRUST·(‖z_prev‖∞ + 1), where the solution is the
+    continuation of the previous (cold-selected) branch; anything else (a
+    failure, a rejected point, a far jump, e.g. across the fold of sin x = a) is
+    solved again from ``x0`` and that cold result is returned.  Only solutions
+    from the layer's own start (cold or accepted warm) become the warm state:
+    never a per-call ``x0``'s, never one that failed a check.
     """
 
     def __init__(self, statement, *, x0=None, tol=None, max_iter=None, method=None,
                  bracket=None, warm_start=True, name=None):
         self.statement = statement
         self.compiled = c = compile_statement(statement)
-        self.method = method or ("linear" if c.affine else "newton")
-        self.tol, self.max_iter = tol, max_iter
-        self.bracket = _check_bracket(bracket, c)
+        self._who = who = name or f"{type(statement).__name__}.primitive()"
+        self.method = check_method(method or ("linear" if c.affine else "newton"), SOLVERS, who)
+        self.tol, self.max_iter = check_tol(tol, who), check_max_iter(max_iter, who)
+        self.bracket = check_bracket(bracket, c.vector, who)
         self.warm_start = bool(warm_start)
+        self._use_warm = self.warm_start and self.method != "linear"   # "linear" ignores starts
         self.x0 = x0
         self._start = self._initial(x0)
         self.last_iterations = None
@@ -80,7 +101,8 @@ class ImplicitLayer(Function):
             raise StatementError(f"method 'linear' needs a residual affine in the unknowns; "
                                  f"{c.statement!r} is not (use 'newton')")
         if self.bracket is not None and method not in ("newton", "linear"):
-            raise StatementError(f"a bracket is used by method 'newton' only, not {method!r}")
+            raise StatementError(f"a bracket is used by methods 'newton' and 'linear' only, "
+                                 f"not {method!r}")
         return solver_class(method, c.vector)(c, tol=self.tol, max_iter=self.max_iter)
 
     def _initial(self, x0):
@@ -89,7 +111,7 @@ class ImplicitLayer(Function):
         if x0 is None:
             values = [0.0] * c.n_user
         else:
-            values = [float(v) for v in np.atleast_1d(np.asarray(x0, dtype=float))]
+            values = as_floats(x0, "x0", self._who)
             if len(values) == 1 and c.n_user > 1:
                 values *= c.n_user
             if len(values) not in (c.n_user, c.n):
@@ -104,56 +126,85 @@ class ImplicitLayer(Function):
     # -- the call ------------------------------------------------------------- #
     def __call__(self, *params, **kwargs):
         if len(params) != self.compiled.p:
-            raise TypeError(f"{self.name} takes the {self.compiled.p} parameter(s) "
-                            f"{self.compiled.params} in order, got {len(params)}")
-        return Function.__call__(self, *params, **kwargs)
+            raise ArgumentError(f"{self.name} takes the {self.compiled.p} parameter(s) "
+                                f"{self.compiled.params} in order, got {len(params)}")
+        if kwargs:                                                   # (an empty **kwargs costs)
+            return Function.__call__(self, *params, **kwargs)
+        return Function.__call__(self, *params)
 
     def solve(self, *params, x0=None):
         """The float solution at ``params`` (a tuple for vector unknowns)."""
+        if len(params) != self.compiled.p:
+            raise ArgumentError(f"{self.name}.solve takes the {self.compiled.p} parameter(s) "
+                                f"{self.compiled.params} in order, got {len(params)}")
         return self._forward(*params, x0=x0).value
 
     def _forward(self, *params, x0=None):
         theta = self._theta(params)
-        sol = self._solve(theta, x0)
+        if x0 is not None:                                           # this call only: no warm state
+            return self._checked(self._run(self._initial(x0), theta), theta)
+        warm = self._warm
+        if warm is not None and self._use_warm:
+            try:
+                sol = self._run(warm, theta)
+                if self._near(sol.z, warm):
+                    out = self._checked(sol, theta)
+                    self._warm = sol.z
+                    return out
+            except SymimplicitError:
+                pass                                                 # the cold start decides
+        sol = self._run(self._start, theta)
+        out = self._checked(sol, theta)
+        self._warm = sol.z                                           # only a checked solution
+        return out
+
+    def _near(self, z, warm) -> bool:
+        """The warm result within the trust region of the previous solution (user unknowns)."""
+        if not self.compiled.vector:
+            return abs(z - warm) <= WARM_TRUST * (abs(warm) + 1.0)
+        k = self.compiled.n_user
+        return bool(np.max(np.abs(z[:k] - warm[:k])) <= WARM_TRUST * (np.max(np.abs(warm[:k])) + 1.0))
+
+    def _checked(self, sol, theta):
+        """The checked solution as the node's value and the state its vjp needs."""
         c = self.compiled
         if c.vector:
             z = sol.z
             J = self._check_vector(z, theta)
-            return Saved(tuple(float(v) for v in z[:c.n_user]), (z, J))
+            return Saved(tuple([float(v) for v in z[:c.n_user]]), (z, J, theta))
         self._check_scalar(sol, theta)
-        return Saved(sol.z, sol.jacobian)
+        return Saved(sol.z, (sol.z, sol.jacobian, theta))
 
     def _theta(self, params) -> tuple:
         """The parameter values, checked finite (t - t is 0 for finite t, NaN for ±inf and NaN)."""
-        for t in params:
-            if t - t != 0:
+        for t in params:                                             # plain numbers, all finite: as
+            c = t.__class__                                          # they are (the hot path)
+            if c is not float and c is not int or t - t != 0:
                 break
         else:
             return params
-        theta = tuple(float(getattr(p, "value", p)) for p in params)
-        for name, t in zip(self.compiled.params, theta):
+        names = self.compiled.params
+        theta = tuple(parameter_value(n, p, self.name) for n, p in zip(names, params))
+        for name, t in zip(names, theta):
             if not math.isfinite(t):
                 raise NonFiniteError(f"{self.name}: the parameter {name} = {t} is not finite",
-                                     point=dict(zip(map(str, self.compiled.params), theta)))
+                                     point=dict(zip(map(str, names), theta)))
         return theta
 
-    def _solve(self, theta, x0):
-        """Solve from the per-call x0, else the warm start, else the layer's x0; remember it."""
-        warm = x0 is None and self.warm_start and self._warm is not None
-        start = self._warm if warm else self._start if x0 is None else self._initial(x0)
+    def _run(self, start, theta):
+        """One solve from ``start``; the solution (scalar: z a float)."""
         vector = self.compiled.vector
-        try:
-            sol = self._solver.solve(self._prepared(start, theta) if vector else start,
-                                     theta, self.bracket)
-        except (ConvergenceError, DomainError):
-            if not warm:
-                raise
-            sol = self._solver.solve(self._prepared(self._start, theta), theta, self.bracket)  # retry cold
-        if vector or sol.z.__class__ is float:
-            z = sol.z
-        else:
-            z = sol.z = float(sol.z[0])                              # fixed-point solvers: 1-arrays
-        self._warm = z.copy() if isinstance(z, np.ndarray) else z
+        sol = self._solver.solve(self._prepared(start, theta) if vector else start,
+                                 theta, self.bracket)
+        if not vector and sol.z.__class__ is not float:
+            sol.z = float(sol.z[0])                                  # fixed-point solvers: 1-arrays
+        if self.bracket is not None and not self.bracket[0] <= sol.z <= self.bracket[1]:
+            lo, hi = self.bracket
+            raise ConvergenceError(f"{self.name}: no root in the bracket [{lo!r}, {hi!r}]: "
+                                   f"method {self.method!r} found {self.compiled.unknowns[0]} = "
+                                   f"{sol.z!r} at {self._where(sol.z, theta)}",
+                                   iterations=sol.iterations, residual=sol.residual,
+                                   point=self.compiled.point(sol.z, theta))
         self.last_iterations = sol.iterations
         return sol
 
@@ -225,12 +276,12 @@ class ImplicitLayer(Function):
 
     # -- backward ------------------------------------------------------------- #
     def _scalar_vjp(self, g, node):
-        x, theta = node.value, node.inputs
+        x, dF, theta = node.state                                    # the forward's θ, not the live one
         grads = self.compiled.gradient(x, theta)                     # ∂x*/∂θ = -(∂F/∂x)⁻¹ ∂F/∂θ
         limit = SINGULAR_SENSITIVITY * (abs(x) if abs(x) > 1.0 else 1.0)
         for d, t in zip(grads, theta):
             if not abs(d * t) <= limit:                              # also catches NaN and ±inf
-                self._check_gradient(grads, x, theta, node.state)
+                self._check_gradient(grads, x, theta, dF)
         return [g * d for d in grads]
 
     def _check_gradient(self, grads, x, theta, dF) -> None:
@@ -242,23 +293,12 @@ class ImplicitLayer(Function):
 
     def _vector_vjp(self, g, node):
         c = self.compiled
-        z, J = node.state
+        z, J, theta = node.state                                     # J and ∂F/∂θ at the forward's θ
         zbar = np.zeros(c.n)
         zbar[:c.n_user] = g                                          # multipliers: no cotangent
         lam = np.linalg.solve(J.T, zbar)                             # (∂F/∂z)ᵀ λ = z̄
-        theta_bar = -(c.param_jacobian(z, node.inputs).T @ lam)      # θ̄ = -λᵀ ∂F/∂θ
+        theta_bar = -(c.param_jacobian(z, theta).T @ lam)            # θ̄ = -λᵀ ∂F/∂θ
         return [float(v) for v in theta_bar]
-
-
-def _check_bracket(bracket, compiled):
-    if bracket is None:
-        return None
-    if compiled.vector:
-        raise StatementError("a bracket applies to a scalar unknown only")
-    lo, hi = (float(b) for b in bracket)
-    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-        raise StatementError(f"bracket must be finite (lo, hi) with lo < hi, got {bracket!r}")
-    return lo, hi
 
 
 def make_primitive(statement, **options) -> ImplicitLayer:
@@ -271,5 +311,10 @@ def make_lowered(statement, backend: str = "numpy", **options):
     from symimplicit.lower.vectorized import LoweredStatement
 
     if backend != "numpy":
-        raise ValueError(f"unknown backend {backend!r} for lower(); available: 'numpy'")
+        raise StatementError(f"unknown backend {backend!r} for lower(); available: 'numpy' "
+                             "(for mpmath at N digits see symimplicit.precision)")
+    extra = sorted(set(options) - LOWER_OPTIONS)
+    if extra:
+        raise StatementError(f"lower() does not take {', '.join(map(repr, extra))}; its options are "
+                             f"{sorted(LOWER_OPTIONS)} (the sweep is always damped Newton)")
     return LoweredStatement(statement, **options)

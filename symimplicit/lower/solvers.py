@@ -37,7 +37,8 @@ import math
 
 import numpy as np
 
-from symimplicit.errors import ConvergenceError, DomainError
+from symimplicit.errors import ConvergenceError, DomainError, StatementError
+from symimplicit.lower.options import check_bracket
 
 __all__ = ["Solution", "ScalarNewton", "VectorNewton", "FixedPointIteration", "Anderson", "AffineSolve",
            "SOLVERS", "solver_class", "DEFAULT_TOL", "small_step", "at_floor", "stagnated",
@@ -199,9 +200,7 @@ class ScalarNewton(_Solver):
 
     def _bracketed(self, x0, theta, bracket) -> Solution:
         fdfn, tol = self.system.fdfn, self.tol
-        lo, hi = (float(b) for b in bracket)
-        if not lo < hi:
-            raise ValueError(f"bracket must be (lo, hi) with lo < hi, got {bracket!r}")
+        lo, hi = check_bracket(bracket, False, self.name)
         Flo, dFlo, _ = fdfn(lo, theta)
         Fhi, dFhi, _ = fdfn(hi, theta)
         if Flo == 0.0:
@@ -253,8 +252,7 @@ class VectorNewton(_Solver):
     name = "newton"
 
     def solve(self, z0, theta: tuple, bracket=None) -> Solution:
-        if bracket is not None:
-            raise ValueError("a bracket applies to a scalar unknown only")
+        check_bracket(bracket, True, self.name)                      # a bracket: StatementError
         fjn, tol = self.system.fjn, self.tol
         z = np.array(z0, dtype=float)
         F, J, N = fjn(z, theta)
@@ -415,6 +413,6 @@ def solver_class(method: str, vector: bool) -> type:
     """The solver class for ``method`` and the shape of the unknown."""
     try:
         pair = SOLVERS[method]
-    except KeyError:
-        raise ValueError(f"unknown method {method!r}; expected one of {sorted(SOLVERS)}") from None
+    except (KeyError, TypeError):
+        raise StatementError(f"unknown method {method!r}; expected one of {sorted(SOLVERS)}") from None
     return pair[1] if vector else pair[0]

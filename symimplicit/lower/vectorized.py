@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from symimplicit.errors import (ConvergenceError, NonFiniteError, NotAMinimumError,
-                                SingularJacobianError)
-from symimplicit.lower.codegen import lambdify_many
-from symimplicit.lower.rounding import rounding_scale
+from symimplicit.errors import (ConvergenceError, DomainError, NonFiniteError, NotAMinimumError,
+                                SingularJacobianError, StatementError)
+from symimplicit.lower.compiled import compile_statement
+from symimplicit.lower.options import ArgumentError, check_max_iter, check_tol
 from symimplicit.lower.solvers import (DEFAULT_TOL, MAX_HALVINGS, SINGULAR_COND, at_floor,
                                        singular_derivative, small_step, smallest_curvature,
                                        stagnated)
@@ -30,59 +30,116 @@ SHOWN = 5          # failing indices named in an error message
 
 
 class LoweredStatement:
-    """A statement's solution and first derivatives evaluated over arrays of parameters."""
+    """A statement's solution and first derivatives evaluated over arrays of parameters.
+
+    The expressions are those of the statement's
+    :class:`~symimplicit.lower.compiled.CompiledStatement` (derived once, shared with
+    its layers), lowered to NumPy once.  :meth:`gradient` solves first (it does
+    not reuse an earlier :meth:`solve`); :meth:`solve_and_gradient` returns both
+    from one solve.
+    """
 
     def __init__(self, statement, *, x0=None, tol=None, max_iter=100):
-        d = statement.derive()
+        c = compile_statement(statement)
         self.statement = statement
-        self.unknowns = tuple(statement.system_unknowns)
-        self.params = tuple(statement.params)
-        self.n, self.n_user, self.p = len(self.unknowns), len(statement.unknowns), len(self.params)
-        self.tol = DEFAULT_TOL if tol is None else float(tol)
-        self.max_iter = int(max_iter)
-        self.x0 = x0
-        args = self.unknowns + self.params
-        noise = [rounding_scale(F) for F in statement.residual]       # |F̂ - F| ≲ ε·N(F)
-        self._fj = lambdify_many(list(statement.residual) + list(d.jacobian) + noise, args, "numpy")
-        self._ftheta = lambdify_many(d.param_jacobian, args, "numpy")      # ∂F/∂θ
-        self._jnoise = lambdify_many(rounding_scale(d.jacobian[0, 0]), args, "numpy") \
-            if self.n == 1 else None                                 # N(F_x): the scalar singular test
+        self.compiled = c
+        self.unknowns, self.params = c.unknowns, c.params
+        self.n, self.n_user, self.p = c.n, c.n_user, c.p
+        self.tol = DEFAULT_TOL if tol is None else check_tol(tol, "lower()")
+        self.max_iter = check_max_iter(max_iter, "lower()")
+        self.x0 = None if x0 is None else self._as_start(x0)
+        fns = c.numpy()
+        self._fj, self._ftheta = fns.fjn, fns.ftheta                 # [F, ∂F/∂z, N(F)], ∂F/∂θ
+        self._jnoise = fns.jnoise if self.n == 1 else None           # N(F_x): the scalar singular test
 
     # -- public ------------------------------------------------------------- #
     def solve(self, *arrays, x0=None, **named) -> np.ndarray:
         """The solution over the broadcast parameters: shape (...) or (..., n_unknowns)."""
         theta, shape = self._parameters(arrays, named)
         z = self._newton(theta, x0)
+        return self._shaped_solution(z, shape)
+
+    def gradient(self, *arrays, x0=None, **named) -> np.ndarray:
+        """∂x/∂θ over the broadcast parameters: shape (..., p), or (..., n_unknowns, p).
+
+        Solves first (the solve is repeated if :meth:`solve` was called before:
+        use :meth:`solve_and_gradient` for both)."""
+        return self.solve_and_gradient(*arrays, x0=x0, **named)[1]
+
+    def solve_and_gradient(self, *arrays, x0=None, **named):
+        """(solution, ∂x/∂θ) from one solve, shaped as :meth:`solve` and :meth:`gradient`."""
+        theta, shape = self._parameters(arrays, named)
+        z = self._newton(theta, x0)
+        dx = self._derivative(z, theta)[:, :self.n_user, :]
+        if self.n_user == 1 and not self.statement.is_vector:
+            return self._shaped_solution(z, shape), dx[:, 0, :].reshape(shape + (self.p,))
+        return self._shaped_solution(z, shape), dx.reshape(shape + (self.n_user, self.p))
+
+    # -- helpers ------------------------------------------------------------ #
+    def _shaped_solution(self, z, shape):
         x = z[:, :self.n_user]
         return x.reshape(shape) if self.n_user == 1 and not self.statement.is_vector \
             else x.reshape(shape + (self.n_user,))
 
-    def gradient(self, *arrays, x0=None, **named) -> np.ndarray:
-        """∂x/∂θ over the broadcast parameters: shape (..., p), or (..., n_unknowns, p)."""
-        theta, shape = self._parameters(arrays, named)
-        z = self._newton(theta, x0)
+    def _derivative(self, z, theta):
+        """∂z/∂θ = -(∂F/∂z)⁻¹ ∂F/∂θ at checked solutions; a non-finite value is a typed error."""
         J = self._jacobian(z, theta)
-        Ft = self._stack(self._ftheta(*z.T, *theta), (self.n, self.p))
-        dz = -np.linalg.solve(J, Ft)                                 # ∂z/∂θ = -(∂F/∂z)⁻¹ ∂F/∂θ
-        dx = dz[:, :self.n_user, :]
-        if self.n_user == 1 and not self.statement.is_vector:
-            return dx[:, 0, :].reshape(shape + (self.p,))
-        return dx.reshape(shape + (self.n_user, self.p))
+        with np.errstate(all="ignore"):                              # we raise typed errors instead
+            Ft = self._stack(self._ftheta(*z.T, *theta), (self.n, self.p))
+            bad = np.flatnonzero(~np.isfinite(Ft).all(axis=(1, 2)))
+            if bad.size:
+                raise DomainError(f"∂F/∂θ is not finite (a parameter derivative outside its "
+                                  f"domain) at flat indices {bad[:SHOWN].tolist()}"
+                                  f"{' ...' if bad.size > SHOWN else ''} "
+                                  f"({self._points(bad, theta, z)})",
+                                  point={"indices": bad.tolist()})
+            try:
+                dz = -np.linalg.solve(J, Ft)                         # ∂z/∂θ = -(∂F/∂z)⁻¹ ∂F/∂θ
+            except np.linalg.LinAlgError:
+                dz = np.full(Ft.shape, np.nan)
+            bad = np.flatnonzero(~np.isfinite(dz).all(axis=(1, 2)))
+        if bad.size:
+            raise SingularJacobianError(f"∂z/∂θ = -(∂F/∂z)⁻¹ ∂F/∂θ is not finite at flat indices "
+                                        f"{bad[:SHOWN].tolist()}{' ...' if bad.size > SHOWN else ''}"
+                                        f" ({self._points(bad, theta, z)}): ∂F/∂z is numerically "
+                                        "singular there", point={"indices": bad.tolist()})
+        return dz
 
-    # -- helpers ------------------------------------------------------------ #
+    def _as_start(self, x0):
+        try:
+            start = np.asarray(x0, dtype=float)
+        except (TypeError, ValueError):
+            raise StatementError(f"lower(): x0 must be a number or an array of numbers, "
+                                 f"got {x0!r}") from None
+        if not np.isfinite(start).all():
+            raise NonFiniteError(f"lower(): x0 = {x0!r} is not finite")
+        return start
+
     def _parameters(self, arrays, named):
         if arrays and named:
-            raise TypeError("give the parameters either positionally or by name, not both")
+            raise ArgumentError("give the parameters either positionally or by name, not both")
         if named:
             missing = [str(p) for p in self.params if str(p) not in named]
             extra = set(named) - {str(p) for p in self.params}
             if missing or extra:
-                raise TypeError(f"parameters {[str(p) for p in self.params]} expected; "
-                                f"missing {missing}, unknown {sorted(extra)}")
+                raise ArgumentError(f"parameters {[str(p) for p in self.params]} expected; "
+                                    f"missing {missing}, unknown {sorted(extra)}")
             arrays = [named[str(p)] for p in self.params]
         if len(arrays) != self.p:
-            raise TypeError(f"{self.p} parameter array(s) expected {self.params}, got {len(arrays)}")
-        values = np.broadcast_arrays(*[np.asarray(a, dtype=float) for a in arrays])
+            raise ArgumentError(f"{self.p} parameter array(s) expected {self.params}, "
+                                f"got {len(arrays)}")
+        values = []
+        for name, v in zip(self.params, arrays):
+            try:
+                values.append(np.asarray(v, dtype=float))
+            except (TypeError, ValueError):
+                raise StatementError(f"parameter {name} must be a number or an array of numbers, "
+                                     f"got {v!r}") from None
+        try:
+            values = np.broadcast_arrays(*values)
+        except ValueError as exc:
+            raise StatementError(f"the parameter arrays do not broadcast together: "
+                                 f"shapes {[v.shape for v in values]} ({exc})") from None
         shape = values[0].shape if values else ()
         flat = [v.ravel() for v in values]
         for name, v in zip(self.params, flat):
@@ -112,15 +169,19 @@ class LoweredStatement:
 
     def _start(self, N, theta, x0):
         """Starting points (N, n): x0 broadcast (a number, one per unknown, or one per point)."""
-        x0 = self.x0 if x0 is None else x0
+        start = self.x0 if x0 is None else self._as_start(x0)
         z = np.zeros((N, self.n))
         k = self.n_user
-        if x0 is not None:
-            start = np.asarray(x0, dtype=float)
-            if k == 1:
-                z[:, 0] = np.broadcast_to(start.reshape(-1), (N,))
-            else:
-                z[:, :k] = np.broadcast_to(start, (N, k)) if start.ndim <= 1 else start.reshape(N, k)
+        if start is not None:
+            try:
+                if k == 1:
+                    z[:, 0] = np.broadcast_to(start.reshape(-1), (N,))
+                else:
+                    z[:, :k] = np.broadcast_to(start, (N, k)) if start.ndim <= 1 \
+                        else start.reshape(N, k)
+            except ValueError:
+                raise StatementError(f"x0 of shape {start.shape} does not fit {N} point(s) of "
+                                     f"{k} unknown(s) {self.unknowns[:k]}") from None
         if self.n > self.n_user:                                     # λ₀: ∇f + Jgᵀλ = 0, least squares
             F, J, _ = self._evaluate(z, theta)
             A, rhs = J[:, :k, k:], -F[:, :k]
