@@ -150,3 +150,26 @@ def test_dask_distributed_executor(tanh_study):
 def test_study_table_rejects_ragged_columns():
     with pytest.raises(ValueError, match="length"):
         Study({"a": [1, 2], "kappa": [1]})
+
+
+def test_failed_points_are_not_reported_as_fully_accurate():
+    """x² = a has no real root at a = -1: the reference fails there (a note), and its row
+    holds NaN, including implicit_digits (not the cap); the point a = 4 is exact."""
+    sqrt = Root(x**2 - a, x, (a,))
+    s = study(sqrt, over={a: [-1.0, 4.0]}, dps=20, x0=1.0, progress=False)
+    assert len(s.notes) == 1 and "a': '-1.0'" in s.notes[0]
+    assert np.isnan(s["implicit_error"][0]) and np.isnan(s["implicit_digits"][0])
+    assert np.isnan(s["digits_lost"][0])
+    assert s["x"][1] == 2.0 and s["implicit_digits"][1] == 20 and s["digits_lost"][1] == 0
+
+
+def test_a_non_finite_float64_value_has_infinite_error_and_no_digits():
+    from symimplicit.precision.study import _error
+    from symimplicit.precision.study_table import _fmt
+    ref = [[mpmath.mpf(1), mpmath.mpf(2)]]
+    assert _error([[1.0, 2.0]], ref, 30) == 0.0
+    assert _error([[1.0, np.nan]], ref, 30) == np.inf
+    assert _error([[np.inf, 2.0]], ref, 30) == np.inf
+    assert [_fmt(v) for v in (np.nan, np.inf, 1e-20)] == ["nan", "inf", "1.000e-20"]
+    table = Study({"a": [1.0, 2.0], "implicit_error": [np.inf, np.nan]}, swept=["a"]).table()
+    assert "inf" in table and "nan" in table

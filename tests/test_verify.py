@@ -13,7 +13,8 @@ import mpmath
 import pytest
 import sympy as sp
 
-from symimplicit.errors import DerivationError, GradientMismatchError, StatementError
+from symimplicit.errors import (DerivationError, GradientMismatchError, NonFiniteError,
+                               StatementError)
 from symimplicit.precision import MpProblem, problem_of, reference, verify
 from symimplicit.precision.report import default_tol
 from symimplicit.statements import FixedPoint as FixedPointStatement
@@ -248,3 +249,97 @@ def test_statement_and_its_layer():
     assert verify(COS_FP.primitive(), at=AT).ok
     vector = verify(CIRCLE, at={a: 2.0, b: 0.5}, dps=30, x0=[1.0, 0.5])
     assert vector.ok, str(vector)
+
+
+# --------------------------------------------------------------------------- #
+# non-finite float64 outputs, and which root is judged                          #
+# --------------------------------------------------------------------------- #
+def test_digits_of_a_non_finite_error_are_zero():
+    from symimplicit.precision.reference import Reference, digits_from_error
+    assert digits_from_error(math.nan, 30) == 0.0
+    assert digits_from_error(math.inf, 30) == 0.0
+    assert digits_from_error(0.0, 30) == 30.0 and digits_from_error(1e-5, 30) == 5.0
+    # a Richardson route that produced NaN is a disagreement, not agreement to the cap
+    ref = Reference(solution=(mpmath.mpf(1),), gradient=[[mpmath.mpf(1), mpmath.mpf(2)]],
+                    kappa=1.0, dps=30, work_dps=45, route_error=[[1e-40, math.nan]])
+    assert ref.route_digits == 0.0
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_non_finite_gradient_is_a_failing_row_named_not_finite(bad):
+    target = layer(lambda a_, b_: [bad, correct(a_, b_)[1]])
+    report = verify(target, at=AT, against=COS_FP, dps=30)
+    rows = {r.name: r for r in report.rows}
+    bad_row = rows["∂x/∂a"]
+    assert not report.ok and not bad_row.finite and not bad_row.ok(report.tol)
+    assert bad_row.digits == 0.0 and report.digits == 0.0
+    assert report.worst is bad_row                           # not the NaN-comparing max
+    assert [r.name for r in report.failures] == ["∂x/∂a"]   # x and ∂x/∂b are right
+    assert rows["∂x/∂b"].digits >= 14 and rows["x"].digits >= 14
+    line = next(ln for ln in str(report).splitlines() if ln.strip().startswith("∂x/∂a"))
+    assert "not finite" in line and line.split()[-2:] == ["0.0", "inf"]
+    assert "∂x/∂a (not finite)" in str(report)
+    assert "| not finite | 0.0 |" in report.markdown()
+    assert r"\text{not finite}" in report.latex()
+    with pytest.raises(GradientMismatchError, match=r"∂x/∂a \(not finite"):
+        report.raise_if_wrong()
+
+
+def test_non_finite_solution_is_reported_against_the_statements_own_root():
+    """The target returns NaN: the report fails its rows; the reference is solved from the
+    statement's own layer, so its values are still the true ones (x = cos x: 0.739...)."""
+    nan_target = Function("NaNSolver", lambda a_, b_: math.nan, lambda a_, b_: [0.0, 0.0])
+    report = verify(nan_target, at=AT, against=COS_FP, dps=30)
+    assert not report.ok and report.digits == 0.0
+    assert [r.name for r in report.failures] == ["x", "∂x/∂a", "∂x/∂b"]
+    assert all(not r.finite for r in report.rows)
+    with mpmath.workdps(40):
+        truth = mpmath.findroot(lambda t: t - mpmath.cos(t), 0.7)
+        assert abs(report.rows[0].reference - truth) < mpmath.mpf(10) ** -30
+    text = str(report)
+    assert "x (not finite)" in text and "statement's own layer" in text
+    assert "residual" not in text                            # the target is blamed, not F
+    with pytest.raises(GradientMismatchError, match=r"NaNSolver: x \(not finite: nan\)"):
+        verify(nan_target, at=AT, against=COS_FP, dps=30, strict=True)
+
+
+SQRT = Root(x**2 - a, x, (a,))                              # two roots ±√a
+NEG_SQRT = Function("NegativeRoot", lambda a_: -math.sqrt(a_), lambda a_: [-0.5 / math.sqrt(a_)])
+
+
+def test_non_finite_solution_without_any_start_is_a_typed_error():
+    """x² = a has no real root at a = -1: the target's NaN cannot be judged without x0."""
+    nan_target = Function("NaNRoot", lambda a_: math.nan, lambda a_: [0.0])
+    with pytest.raises(NonFiniteError, match=r"NaNRoot returned a non-finite solution.*x0="):
+        verify(nan_target, at={a: -1.0}, against=SQRT)
+    report = verify(nan_target, at={a: 2.0}, against=SQRT, x0=-1.0)   # x0 gives the branch
+    assert not report.ok and report.rows[0].reference == pytest.approx(-math.sqrt(2), rel=1e-15)
+
+
+def test_reference_judges_the_root_the_target_found_unless_x0_is_given():
+    # -√2 is a root of x² = 2 and -1/(2√2) its derivative: right, at the root it found
+    report = verify(NEG_SQRT, at={a: 2.0}, against=SQRT)
+    assert report.ok and report.digits >= 14
+    assert float(report.rows[0].reference) == pytest.approx(-math.sqrt(2), rel=1e-15)
+    assert "judges the root the target found" in str(report)
+    assert "judges the root the target found" in report.markdown()
+    # the intended root is +√2: from x0 = 1 the solution row fails
+    wrong = verify(NEG_SQRT, at={a: 2.0}, against=SQRT, x0=1.0)
+    assert not wrong.ok
+    assert float(wrong.rows[0].reference) == pytest.approx(math.sqrt(2), rel=1e-15)
+    assert "x" in [r.name for r in wrong.failures] and "x0 = 1.0" in str(wrong)
+    assert any("not the root reached from x0" in n for n in wrong.notes)
+    with pytest.raises(GradientMismatchError, match="outside tol"):
+        verify(NEG_SQRT, at={a: 2.0}, against=SQRT, x0=1.0, strict=True)
+    # from x0 = -1 the target's root is the intended one
+    assert verify(NEG_SQRT, at={a: 2.0}, against=SQRT, x0=-1.0).ok
+    # a statement target: x0 starts its layer and the reference alike
+    own = verify(SQRT, at={a: 2.0}, x0=-1.0, dps=30)
+    assert own.ok and own.rows[0].value == pytest.approx(-math.sqrt(2), rel=1e-15)
+
+
+def test_bad_x0_is_a_typed_error():
+    with pytest.raises(StatementError, match="x0"):
+        verify(NEG_SQRT, at={a: 2.0}, against=SQRT, x0=[1.0, 2.0])
+    with pytest.raises(StatementError, match="not finite"):
+        verify(NEG_SQRT, at={a: 2.0}, against=SQRT, x0=math.nan)

@@ -2,8 +2,9 @@
 
 :class:`MpProblem` holds the SymPy objects that define the solution z(θ) of
 F(z, θ) = 0 (the residual, ∂F/∂z and ∂F/∂θ of the statement's Derivation) and
-compiles them lazily into mpmath callables with ``sympy.lambdify`` (generated
-by SymPy's printer from SymPy expressions, never from a user's text).  It
+compiles them lazily into mpmath callables with
+:func:`symimplicit.lower.codegen.lambdify_many` (``backend="mpmath"``: SymPy's
+printer with CSE, from SymPy expressions, never from a user's text).  It
 pickles as SymPy expressions, so a solve can run in another process.
 
 Solving: ``mpmath.findroot`` with the mpmath Jacobian, Newton for one unknown,
@@ -30,7 +31,8 @@ from typing import Sequence
 import mpmath
 import sympy as sp
 
-from symimplicit.errors import ConvergenceError, DomainError, SingularJacobianError
+from symimplicit.errors import ConvergenceError, DomainError, SingularJacobianError, StatementError
+from symimplicit.lower.codegen import lambdify_many
 
 __all__ = ["MpProblem", "problem_of", "backend"]
 
@@ -40,16 +42,6 @@ mp = mpmath.mp
 def backend() -> str:
     """The active mpmath integer backend: ``"gmpy"`` (the ``fast`` extra) or ``"python"``."""
     return mpmath.libmp.BACKEND
-
-
-def _lambdify_mp(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol]):
-    """ONE mpmath callable ``f(*args) -> list`` for a flat list of expressions (with CSE)."""
-    return sp.lambdify(list(args), list(exprs), modules="mpmath", cse=True)
-
-
-def _terms_magnitude_exprs(entry: sp.Expr) -> list[sp.Expr]:
-    """The top-level terms of an entry: S = Σ |term| measures its cancellation."""
-    return list(sp.Add.make_args(entry))
 
 
 class MpProblem:
@@ -88,6 +80,20 @@ class MpProblem:
     def n(self) -> int:
         return len(self.unknowns)
 
+    def start(self, x_user: Sequence) -> list:
+        """A Newton start for the whole system from the user unknowns' values
+        (floats or mpf; one value is broadcast): Lagrange multipliers start at 0."""
+        try:
+            values = list(x_user)
+        except TypeError:                                    # a number
+            values = [x_user]
+        if len(values) == 1 and self.n_user > 1:
+            values = values * self.n_user
+        if len(values) != self.n_user:
+            raise StatementError(f"a start point needs {self.n_user} value(s), one per unknown "
+                                 f"{self.names}; got {len(values)}")
+        return values + [0.0] * (self.n - self.n_user)
+
     @property
     def p(self) -> int:
         return len(self.params)
@@ -95,13 +101,13 @@ class MpProblem:
     def _fns(self):
         if self._compiled is None:
             args = self.unknowns + self.params
-            terms = [_terms_magnitude_exprs(e) for e in self.jacobian]
-            flat_terms = [t for ts in terms for t in ts]
+            mp_fn = lambda exprs: lambdify_many(list(exprs), args, backend="mpmath")
+            terms = [sp.Add.make_args(e) for e in self.jacobian]   # S = Σ|term| per entry
             self._compiled = (
-                _lambdify_mp(list(self.residual), args),          # F
-                _lambdify_mp(list(self.jacobian), args),          # ∂F/∂z, row-major
-                _lambdify_mp(list(self.param_jacobian), args) if self.p else None,  # ∂F/∂θ
-                _lambdify_mp(flat_terms, args),                   # terms of ∂F/∂z
+                mp_fn(self.residual),                             # F
+                mp_fn(self.jacobian),                             # ∂F/∂z, row-major
+                mp_fn(self.param_jacobian) if self.p else None,   # ∂F/∂θ
+                mp_fn([t for ts in terms for t in ts]),           # terms of ∂F/∂z
                 [len(ts) for ts in terms],
             )
         return self._compiled

@@ -26,8 +26,15 @@ import mpmath
 from symimplicit.errors import SymimplicitError
 from symimplicit.precision.mpsolve import MpProblem
 
-__all__ = ["Reference", "reference", "ift_gradient", "richardson_gradient",
+__all__ = ["Reference", "reference", "ift_gradient", "richardson_gradient", "digits_from_error",
+           "relative_error", "component_scales", "error_rows", "EPS", "ZERO_FLOOR",
            "GUARD_DIGITS", "RICHARDSON_ORDER"]
+
+EPS = 2.0 ** -53
+"""Unit roundoff of float64."""
+
+ZERO_FLOOR = 2.0 ** -26
+"""Float64 components below √ε times the largest of their row are measured against that floor."""
 
 GUARD_DIGITS = 15
 """Extra digits carried by the solve and the IFT beyond ``dps`` (plus log10 κ)."""
@@ -64,12 +71,19 @@ class Reference:
         """Digits to which the two routes agree (the fewest over components), capped at dps."""
         if self.route_error is None:
             return None
-        worst = max((e for row in self.route_error for e in row), default=0.0)
-        return digits_from_error(worst, self.dps)
+        return min((digits_from_error(e, self.dps) for row in self.route_error for e in row),
+                   default=float(self.dps))
 
 
 def digits_from_error(err: float, cap: float) -> float:
-    """-log10(err) capped at ``cap`` (0 error means ``cap`` digits) and floored at 0."""
+    """-log10(err) capped at ``cap`` (0 error means ``cap`` digits) and floored at 0.
+
+    A NaN or infinite error (a non-finite value, a reference route that failed)
+    means no digit is right: 0.
+    """
+    err = float(err)
+    if not math.isfinite(err):
+        return 0.0
     if err <= 0:
         return float(cap)
     return max(0.0, min(float(cap), -math.log10(err)))
@@ -86,6 +100,19 @@ def relative_error(value, ref, scale) -> mpmath.mpf:
 def component_scales(rows: list, fraction) -> list:
     """Per row, the floor below which a component counts as zero: fraction · max |row|."""
     return [fraction * max([abs(v) for v in row] + [mpmath.mpf(0)]) for row in rows]
+
+
+def error_rows(values: list, ref_rows: list, work_dps: int, fraction=ZERO_FLOOR) -> list:
+    """Relative errors (floats) of float64 ``values`` against ``ref_rows`` (mpf), entrywise.
+
+    Each component is measured against max(|r|, fraction · max|row|) at ``work_dps``
+    digits (see :func:`relative_error`); a non-finite value has an infinite error.
+    """
+    with mpmath.workdps(work_dps):
+        scales = component_scales(ref_rows, fraction)
+        return [[float(relative_error(v, r, s)) if math.isfinite(v) else math.inf
+                 for v, r in zip(map(float, vrow), rrow)]
+                for vrow, rrow, s in zip(values, ref_rows, scales)]
 
 
 def ift_gradient(problem: MpProblem, z: Sequence, theta: Sequence) -> list:
@@ -118,17 +145,17 @@ def richardson_gradient(problem: MpProblem, z: Sequence, theta: Sequence, dps: i
     differences to h = 0.  Stops when two successive extrapolations agree to
     10^-(dps+2).  Runs at the *current* mpmath precision (the caller raises it).
 
-    Returns (rows, errors): rows[i][j] the estimate, errors[j] the last change.
+    Returns rows[i][j], the estimate of ∂zᵢ/∂θⱼ (NaN where no step could be solved).
     """
     p, n_user = problem.p, problem.n_user
-    cols, errors = [], []
+    cols = []
     tol = mpmath.mpf(10) ** (-dps - 2)
     prec_dps = mpmath.mp.dps
     for j in range(p):
         scale = max(abs(mpmath.mpf(theta[j])), 1)
         h = scale * mpmath.mpf(10) ** (-math.ceil(dps / (2 * order + 2))) / max(kappa, 1)
         zsize = max(abs(v) for v in z[:n_user]) / scale       # |z|/|θ|: the floor for a zero z'
-        points, last, change = [], None, mpmath.inf
+        points, last = [], None
         for _ in range(MAX_LEVELS):
             plus, minus = list(theta), list(theta)
             plus[j], minus[j] = theta[j] + h, theta[j] - h
@@ -151,8 +178,7 @@ def richardson_gradient(problem: MpProblem, z: Sequence, theta: Sequence, dps: i
             last = estimate
             h /= 2
         cols.append(last if last is not None else [mpmath.nan] * n_user)
-        errors.append(change)
-    return [[cols[j][i] for j in range(p)] for i in range(n_user)], errors
+    return [[cols[j][i] for j in range(p)] for i in range(n_user)]
 
 
 def reference(problem: MpProblem, theta: Sequence, z0: Sequence, dps: int,
@@ -177,7 +203,7 @@ def reference(problem: MpProblem, theta: Sequence, z0: Sequence, dps: int,
     if richardson and problem.p:
         with mpmath.workdps(2 * work):
             zz = problem.solve(theta, z, 2 * work, digits=work + 5)
-            rich, _ = richardson_gradient(problem, zz, [mpmath.mpf(t) for t in theta], work,
+            rich = richardson_gradient(problem, zz, [mpmath.mpf(t) for t in theta], work,
                                           kappa=kappa)
             # relative difference, with floors for (near-)zero components: 10^-(dps/2) of the
             # row's largest, and 10^-dps·max(1, |zᵢ|) when the whole row vanishes

@@ -8,6 +8,8 @@ Measures, for each row (the solution, then every gradient component):
   against that floor (float64 cannot promise relative accuracy for a
   component that is noise next to its neighbours);
 * ``digits`` = -log10(rel_error), capped at the reference's digits;
+* a NaN or infinite float64 value has an infinite ``rel_error`` and 0 ``digits``,
+  and is shown as "not finite";
 * ``ulps`` = |v - r| / ulp(r), the error in units of the last place of r in float64;
 * ``kappa``: the rounding amplification of the IFT solve at the point.
 """
@@ -19,12 +21,10 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from symimplicit.errors import DerivationError, GradientMismatchError
+from symimplicit.precision.reference import EPS
 
 __all__ = ["Row", "VerifyReport", "EPS", "default_tol", "TOL_FACTOR", "TOL_CEILING",
            "ROUTE_SLACK"]
-
-EPS = 2.0 ** -53
-"""Unit roundoff of float64."""
 
 TOL_FACTOR = 64
 """Default tolerance: TOL_FACTOR · κ · 2⁻⁵³ ..."""
@@ -57,8 +57,16 @@ class Row:
     kappa: float
     latex: str = ""
 
+    @property
+    def finite(self) -> bool:
+        """False when the float64 value is NaN or infinite (then nothing of it is right)."""
+        return math.isfinite(self.value)
+
     def ok(self, tol: float) -> bool:
-        return self.rel_error <= tol
+        return self.finite and self.rel_error <= tol
+
+    def error_text(self) -> str:
+        return f"{self.rel_error:.2e}" if self.finite else "not finite"
 
 
 @dataclass
@@ -70,7 +78,8 @@ class VerifyReport:
     ``tol``: the relative error allowed (default :func:`default_tol`);
     ``route_digits``: to how many digits the IFT and Richardson references
     agree; ``suspect``: True when they disagree (then the derivation itself, or
-    the reference, is not to be trusted and ``ok`` is False).
+    the reference, is not to be trusted and ``ok`` is False); ``start``: where the
+    reference Newton solve started (it judges the root found from there).
     """
 
     target: str
@@ -84,6 +93,7 @@ class VerifyReport:
     backend: str
     seconds: float = 0.0
     notes: list = field(default_factory=list)
+    start: str = ""
 
     # -- the verdict ----------------------------------------------------------------- #
     @property
@@ -103,8 +113,9 @@ class VerifyReport:
 
     @property
     def worst(self) -> Row:
-        """The row with the largest relative error."""
-        return max(self.rows, key=lambda r: r.rel_error)
+        """The row with the largest relative error (a non-finite value first)."""
+        return max(self.rows, key=lambda r: math.inf if not r.finite or math.isnan(r.rel_error)
+                   else r.rel_error)
 
     @property
     def failures(self) -> list:
@@ -121,7 +132,8 @@ class VerifyReport:
                                   f"only {self.route_digits:.1f} of {self.dps} digits: the "
                                   f"derivation is suspect\n{self}")
         if not self.ok:
-            names = ", ".join(f"{r.name} ({r.digits:.1f} digits)" for r in self.failures)
+            names = ", ".join(f"{r.name} ({r.digits:.1f} digits)" if r.finite
+                              else f"{r.name} (not finite: {r.value!r})" for r in self.failures)
             raise GradientMismatchError(f"{self.target}: {names} outside tol={self.tol:.2e} "
                                         f"at {self._at_text()}\n{self}")
         return self
@@ -136,16 +148,19 @@ class VerifyReport:
                     f"{self.route_digits:.1f} digits")
         if self.ok:
             return f"OK: every value within tol (fewest digits correct: {self.digits:.1f})"
-        names = ", ".join(r.name for r in self.failures)
+        names = ", ".join(r.name if r.finite else f"{r.name} (not finite)" for r in self.failures)
         return f"MISMATCH: {names} outside tol (fewest digits correct: {self.digits:.1f})"
 
     def _header(self) -> list:
         routes = ("not checked" if self.route_digits is None
                   else f"{self.route_digits:.1f} digits")
-        return [f"verify {self.target} at {self._at_text()}",
+        head = [f"verify {self.target} at {self._at_text()}",
                 f"reference: mpmath {self.dps} digits ({self.backend} backend), IFT and "
-                f"Richardson routes agree to {routes}",
-                f"κ = {self.kappa:.4g}, tol = {self.tol:.3g} (relative), {self.seconds:.3f} s"]
+                f"Richardson routes agree to {routes}"]
+        if self.start:
+            head.append(f"reference solved from {self.start}")
+        return head + [f"κ = {self.kappa:.4g}, tol = {self.tol:.3g} (relative), "
+                       f"{self.seconds:.3f} s"]
 
     @staticmethod
     def _ref_text(ref, digits: int = 20) -> str:
@@ -154,7 +169,7 @@ class VerifyReport:
 
     def __str__(self) -> str:
         head = ["quantity", "float64", "reference", "rel. error", "digits", "ulps"]
-        body = [[r.name, repr(r.value), self._ref_text(r.reference), f"{r.rel_error:.2e}",
+        body = [[r.name, repr(r.value), self._ref_text(r.reference), r.error_text(),
                  f"{r.digits:.1f}", f"{r.ulps:.3g}"] for r in self.rows]
         widths = [max(len(line[i]) for line in [head] + body) for i in range(len(head))]
         fmt = lambda line: "  " + "  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip()
@@ -173,8 +188,8 @@ class VerifyReport:
                  "|---|---:|---:|---:|---:|---:|---:|"]
         for r in self.rows:
             lines.append(f"| {r.name} | {r.value!r} | {self._ref_text(r.reference)} | "
-                         f"{r.rel_error:.2e} | {r.digits:.1f} | {r.ulps:.3g} | {r.kappa:.3g} |")
-        lines += ["", f"**{self._verdict()}**"]
+                         f"{r.error_text()} | {r.digits:.1f} | {r.ulps:.3g} | {r.kappa:.3g} |")
+        lines += ["", f"**{self._verdict()}**"] + [f"\nnote: {n}" for n in self.notes]
         return "\n".join(lines)
 
     def _repr_markdown_(self) -> str:
@@ -185,8 +200,10 @@ class VerifyReport:
         rows = [r"\text{quantity} & \text{float64} & \text{reference} & "
                 r"\text{rel. error} & \text{digits} & \kappa \\ \hline"]
         for r in self.rows:
-            rows.append(f"{r.latex or r.name} & {r.value!r} & {self._ref_text(r.reference)} & "
-                        f"{_latex_sci(r.rel_error)} & {r.digits:.1f} & {r.kappa:.3g} \\\\")
+            value, error = ((repr(r.value), _latex_sci(r.rel_error)) if r.finite
+                            else (rf"\text{{{r.value!r}}}", r"\text{not finite}"))
+            rows.append(f"{r.latex or r.name} & {value} & {self._ref_text(r.reference)} & "
+                        f"{error} & {r.digits:.1f} & {r.kappa:.3g} \\\\")
         verdict = self._verdict().replace("κ", r"\kappa")
         return ("\\begin{array}{l|rrrrr}\n" + "\n".join(rows) + "\n\\end{array}"
                 + f"\\\\ \\text{{{verdict}}}")

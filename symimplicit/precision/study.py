@@ -18,25 +18,22 @@ The mpmath work is one picklable task per point, run in-process or through any
 """
 from __future__ import annotations
 
-import math
 import threading
 from concurrent.futures import Executor, as_completed
 from itertools import product
 from typing import Mapping, Sequence
 
-import mpmath
 import numpy as np
 
 from symimplicit.errors import MissingDependencyError, StatementError, SymimplicitError
 from symimplicit.precision.mpsolve import MpProblem, problem_of
-from symimplicit.precision.reference import component_scales, reference, relative_error
+from symimplicit.precision.reference import EPS, error_rows, reference
 from symimplicit.precision.study_table import Study
-from symimplicit.tape import Scalar, backward, reset_grad
+from symimplicit.precision.verify import gradient_rows, parameter_names, run_float64
+from symimplicit.tape import Scalar
 
 __all__ = ["study", "tolerance_study", "Study", "reference_task", "unrolled_gradient"]
 
-EPS = 2.0 ** -53
-ZERO_FLOOR = 2.0 ** -26
 MAX_UNROLLED = 2000
 """Iterations of x ← f(x, θ) unrolled on the tape before giving up (near κ → ∞ it needs ~κ)."""
 
@@ -121,7 +118,6 @@ def _gradient_rows(lowered, theta: np.ndarray, x: np.ndarray, layer) -> np.ndarr
         return out
     except SymimplicitError:
         pass
-    from symimplicit.precision.verify import run_float64
     for i in np.flatnonzero(good):
         try:
             out[i] = run_float64(layer, list(theta[i]), n_user, {})[1]
@@ -173,37 +169,25 @@ def unrolled_gradient(statement, theta: Sequence[float], x0=None, tol: float = 4
         xs = new
         if step <= tol * max(1.0, max(abs(v.value) for v in xs)):
             break
-    grads = []
-    for v in xs:
-        reset_grad(v)
-        backward(v)
-        grads.append([0.0 if s.grad is None else float(s.grad) for s in params])
-    return [v.value for v in xs], grads, k
+    return [v.value for v in xs], gradient_rows(xs, params), k
 
 
 # --------------------------------------------------------------------------- #
 # errors against the reference                                                  #
 # --------------------------------------------------------------------------- #
 def _error(values, ref_rows, work_dps) -> float:
-    """max over components of |v - r| / max(|r|, √ε max|row|) (as in verify)."""
-    values = np.asarray(values, dtype=float)
-    if not np.all(np.isfinite(values)):
-        return math.nan
-    with mpmath.workdps(work_dps):
-        scales = component_scales(ref_rows, ZERO_FLOOR)
-        errs = [float(relative_error(float(v), r, s))
-                for vrow, rrow, s in zip(values, ref_rows, scales) for v, r in zip(vrow, rrow)]
-    return max(errs, default=0.0)
+    """max over components of |v - r| / max(|r|, √ε max|row|) (as in verify); a
+    non-finite float64 value (its solve failed) has an infinite error."""
+    errs = error_rows(np.asarray(values, dtype=float).tolist(), ref_rows, work_dps)
+    return max((e for row in errs for e in row), default=0.0)
 
 
 def _grid(statement, over: Mapping, at: Mapping | None) -> tuple[list[str], np.ndarray]:
     """(names of the swept parameters, θ as an (N, p) array in the statement's order)."""
     names = [p.name for p in statement.params]
-    given = {}
-    for key, vals in {**(at or {}), **over}.items():
-        name = key if isinstance(key, str) else getattr(key, "name", str(key))
-        given[name] = vals
-    swept = [k if isinstance(k, str) else k.name for k in over]
+    swept_values = parameter_names(over, "study", "`over`")
+    given = {**parameter_names(at or {}, "study", "`at`"), **swept_values}
+    swept = list(swept_values)
     missing = [n for n in names if n not in given]
     extra = [n for n in given if n not in names]
     if missing or extra:
@@ -230,7 +214,8 @@ def study(statement, over: Mapping, at: Mapping | None = None, dps: int = 30, *,
     ``fd_error`` (central differences); ``implicit_digits`` and ``digits_lost``
     (log10 of implicit_error / 2⁻⁵³); ``bound`` = κ·2⁻⁵³; ``route_digits`` when
     ``richardson=True``.  Every error is the largest relative error over the
-    components, against mpmath at ``dps`` digits.
+    components, against mpmath at ``dps`` digits; it is ``inf`` where the float64
+    side failed (NaN values) and NaN where the reference failed (see ``notes``).
 
     ``executor``: any concurrent.futures.Executor for the mpmath tasks.
     ``progress``: tqdm bar (None: when tqdm is installed; True: required).
@@ -264,11 +249,8 @@ def study(statement, over: Mapping, at: Mapping | None = None, dps: int = 30, *,
 def _start(x_row, x0, problem) -> list:
     """Newton's start for mpmath: the float64 solution, else the user's x0, else 0."""
     if np.all(np.isfinite(x_row)):
-        z = list(map(float, x_row))
-    else:
-        z = list(np.broadcast_to(np.asarray(0.0 if x0 is None else x0, dtype=float),
-                                 (problem.n_user,)).astype(float))
-    return z + [0.0] * (problem.n - problem.n_user)
+        return problem.start(list(map(float, x_row)))
+    return problem.start(np.ravel(np.asarray(0.0 if x0 is None else x0, dtype=float)).tolist())
 
 
 def _columns(statement, theta, x, g_impl, g_fd, results, dps, swept) -> dict:
@@ -288,9 +270,9 @@ def _columns(statement, theta, x, g_impl, g_fd, results, dps, swept) -> dict:
         cols["implicit_error"][k] = _error(g_impl[k], grad, work)
         cols["fd_error"][k] = _error(g_fd[k], grad, work)
     with np.errstate(divide="ignore", invalid="ignore"):
-        err = cols["implicit_error"]
-        cols["implicit_digits"] = np.where(err > 0, np.minimum(-np.log10(err), dps), dps)
-        cols["digits_lost"] = np.maximum(np.log10(np.maximum(err, 1e-300) / EPS), 0.0)
+        err = cols["implicit_error"]                         # 0: dps digits; inf: 0; NaN stays
+        cols["implicit_digits"] = np.clip(-np.log10(err), 0.0, dps)
+        cols["digits_lost"] = np.clip(np.log10(err / EPS), 0.0, -np.log10(EPS))
     cols["bound"] = cols["kappa"] * EPS
     return cols
 
@@ -332,14 +314,12 @@ def tolerance_study(statement, at: Mapping, tols: Sequence[float] = tuple(10.0 *
     rows = {k: [] for k in ("tol", "implicit_iterations", "solution_error", "implicit_error",
                             "unrolled_iterations", "unrolled_error")}
     ref = None
-    from symimplicit.precision.verify import run_float64
     for t in tols:
         layer = statement.primitive(tol=float(t), method=method, x0=x0, warm_start=False,
                                     max_iter=100000)
         xs, grads = run_float64(layer, list(theta), problem.n_user, {})
         if ref is None:
-            z0 = list(xs) + [0.0] * (problem.n - problem.n_user)
-            ref = reference(problem, list(theta), z0, dps, richardson=False)
+            ref = reference(problem, list(theta), problem.start(xs), dps, richardson=False)
         rows["tol"].append(float(t))
         rows["implicit_iterations"].append(layer.last_iterations)
         rows["solution_error"].append(_error([xs], [list(ref.solution)], ref.work_dps))

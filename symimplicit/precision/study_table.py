@@ -7,10 +7,10 @@ import math
 import numpy as np
 
 from symimplicit.errors import MissingDependencyError
+from symimplicit.precision.reference import EPS
 
 __all__ = ["Study"]
 
-EPS = 2.0 ** -53
 ERROR_COLUMNS = ("implicit_error", "unrolled_error", "fd_error", "solution_error")
 
 
@@ -136,8 +136,8 @@ def _positive(values: np.ndarray) -> np.ndarray:
 def _fmt(v, exact: bool = False) -> str:
     """A cell: swept parameters in full (shortest repr), measures to 4 significant digits."""
     v = float(v)
-    if math.isnan(v):
-        return "nan"
+    if not math.isfinite(v):
+        return repr(v)                                        # nan, inf, -inf
     if exact:
         return repr(v)
     if v == int(v) and abs(v) < 1e6:

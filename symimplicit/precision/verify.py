@@ -10,6 +10,13 @@ never from the float64 path under test.  Three kinds of target:
 3. any tape Function or Python function of Scalars (the seed's hand-written
    ``FixedPoint``): ``against=`` names the statement that defines the truth, and
    the extra keyword arguments are passed to the call (``fun=cosaxb``).
+
+The reference Newton solve starts from the target's own float64 solution, so it
+judges the derivative *at the root the target found* (the report says so); pass
+``x0=`` to start it from the root you intend instead: a target that converged
+to another root then fails its solution row.  When the target's solution is
+not finite, the reference starts from ``x0`` or else from the statement's own
+layer, and the report fails that row (0 digits).
 """
 from __future__ import annotations
 
@@ -19,17 +26,13 @@ from typing import Any, Callable, Mapping
 
 import mpmath
 
-from symimplicit.errors import StatementError
+from symimplicit.errors import NonFiniteError, StatementError, SymimplicitError
 from symimplicit.precision.mpsolve import backend, problem_of
-from symimplicit.precision.reference import (component_scales, digits_from_error, reference,
-                                             relative_error)
+from symimplicit.precision.reference import digits_from_error, error_rows, reference
 from symimplicit.precision.report import Row, VerifyReport, default_tol, latex_name
 from symimplicit.tape import Scalar, backward, reset_grad
 
-__all__ = ["verify", "parameter_values", "run_float64"]
-
-ZERO_FLOOR = 2.0 ** -26
-"""Components below √ε times the largest of their row are measured against that floor."""
+__all__ = ["verify", "parameter_names", "parameter_values", "run_float64", "gradient_rows"]
 
 
 def _is_statement(obj) -> bool:
@@ -46,12 +49,7 @@ def parameter_values(statement, at: Mapping) -> list[float]:
     """
     if not isinstance(at, Mapping):
         raise StatementError(f"verify: `at` must map parameters to values, got {at!r}")
-    by_name = {}
-    for key, value in at.items():
-        name = key if isinstance(key, str) else getattr(key, "name", None)
-        if name is None:
-            raise StatementError(f"verify: {key!r} in `at` is neither a Symbol nor a name")
-        by_name[name] = value
+    by_name = parameter_names(at, "verify", "`at`")
     names = [p.name for p in statement.params]
     missing = [n for n in names if n not in by_name]
     extra = [n for n in by_name if n not in names]
@@ -67,21 +65,46 @@ def parameter_values(statement, at: Mapping) -> list[float]:
     return values
 
 
-def run_float64(fn: Callable, values: list[float], n_out: int, kwargs: Mapping) -> tuple:
-    """Run ``fn`` on Scalars: (solution floats, gradient rows) from one backward per output."""
-    scalars = [Scalar(v) for v in values]
+def parameter_names(mapping: Mapping, who: str, what: str) -> dict:
+    """``mapping`` with its keys (Symbols or names) replaced by the names."""
+    by_name = {}
+    for key, value in mapping.items():
+        name = key if isinstance(key, str) else getattr(key, "name", None)
+        if name is None:
+            raise StatementError(f"{who}: {key!r} in {what} is neither a Symbol nor a name")
+        by_name[name] = value
+    return by_name
+
+
+def gradient_rows(outputs, inputs) -> list:
+    """[[∂oᵢ/∂θⱼ]]: one backward pass per output Scalar; a non-finite output has no
+    derivative, its row is NaN (backward refuses to start from it)."""
+    grads = []
+    for o in outputs:
+        if not math.isfinite(o.value):
+            grads.append([math.nan] * len(inputs))
+            continue
+        reset_grad(o)
+        backward(o)                                          # ∂oᵢ/∂θⱼ into θⱼ.grad
+        grads.append([0.0 if s.grad is None else float(s.grad) for s in inputs])
+    return grads
+
+
+def _forward(fn: Callable, scalars: list, n_out: int, kwargs: Mapping, label: str = "the target"):
     out = fn(*scalars, **kwargs)
     outs = tuple(out) if isinstance(out, (tuple, list)) else (out,)
     if len(outs) != n_out or not all(isinstance(o, Scalar) for o in outs):
-        raise StatementError(f"verify: the target returned {out!r}; expected {n_out} Scalar(s), "
+        raise StatementError(f"verify: {label} returned {out!r}; expected {n_out} Scalar(s), "
                              "one per unknown of the statement")
-    solution = [float(o.value) for o in outs]
-    grads = []
-    for o in outs:
-        reset_grad(o)
-        backward(o)                                          # ∂oᵢ/∂θⱼ into θⱼ.grad
-        grads.append([0.0 if s.grad is None else float(s.grad) for s in scalars])
-    return solution, grads
+    return outs
+
+
+def run_float64(fn: Callable, values: list[float], n_out: int, kwargs: Mapping,
+                label: str = "the target") -> tuple:
+    """Run ``fn`` on Scalars: (solution floats, gradient rows) from one backward per output."""
+    scalars = [Scalar(v) for v in values]
+    outs = _forward(fn, scalars, n_out, kwargs, label)
+    return [float(o.value) for o in outs], gradient_rows(outs, scalars)
 
 
 def _target_and_statement(target, against, options: dict):
@@ -104,7 +127,7 @@ def _target_and_statement(target, against, options: dict):
 
 def verify(target: Any, at: Mapping, dps: int = 50, against=None, tol: float | None = None,
            strict: bool = False, *, richardson: bool = True, kwargs: Mapping | None = None,
-           **options) -> VerifyReport:
+           x0=None, **options) -> VerifyReport:
     """Judge a float64 implicit solution and its gradient against mpmath at ``dps`` digits.
 
     ``target``: a statement, a layer from ``statement.primitive()``, or any tape
@@ -120,45 +143,88 @@ def verify(target: Any, at: Mapping, dps: int = 50, against=None, tol: float | N
     flag the derivation as suspect when the two routes disagree.
     ``strict``: raise (GradientMismatchError, or DerivationError when suspect)
     instead of returning a failing report.
+    ``x0``: the start of the reference solve, i.e. the root you intend (default:
+    the target's own solution, so the report judges the root the target found);
+    for a statement target it is also the layer's start.  (A function target's
+    own ``x0`` argument goes in ``kwargs={"x0": ...}``.)
     """
     start = time.perf_counter()
+    if x0 is not None and _is_statement(target):
+        options["x0"] = x0                                    # the layer starts there too
     fn, statement, label, call_kwargs = _target_and_statement(target, against, dict(options))
     if kwargs:
         call_kwargs = {**call_kwargs, **kwargs}
     values = parameter_values(statement, at)
     problem = problem_of(statement)
-    x64, g64 = run_float64(fn, values, problem.n_user, call_kwargs)
-    z0 = list(x64) + [0.0] * (problem.n - problem.n_user)   # multipliers start at 0
-    ref = reference(problem, values, z0, dps, richardson=richardson)
+    x64, g64 = run_float64(fn, values, problem.n_user, call_kwargs, label)
+    z0, origin = _reference_start(statement, problem, values, x64, x0, label)
+    ref = reference(problem, values, problem.start(z0), dps, richardson=richardson)
     rows = _rows(statement, x64, g64, ref)
     report = VerifyReport(
         target=label, statement=statement, at=dict(zip((p.name for p in statement.params), values)),
         dps=dps, tol=default_tol(ref.kappa) if tol is None else float(tol), kappa=ref.kappa,
         rows=rows, route_digits=ref.route_digits, backend=backend(),
-        seconds=time.perf_counter() - start)
+        seconds=time.perf_counter() - start, start=origin)
+    if x0 is not None and any(not r.ok(report.tol) for r in rows if r.kind == "solution"):
+        report.notes.append("the target's solution is not the root reached from x0 (another "
+                            "branch, or no convergence); the gradient rows are judged at the "
+                            "root reached from x0")
     return report.raise_if_wrong() if strict else report
 
 
-def _measure(name, kind, value, ref, scale, kappa, dps, latex) -> Row:
-    err = float(relative_error(value, ref, scale))
-    ulp = math.ulp(float(ref))
-    ulps = abs(float(mpmath.mpf(value) - ref)) / ulp if math.isfinite(value) else math.inf
-    return Row(name=name, kind=kind, value=value, reference=ref, rel_error=err,
-               digits=digits_from_error(err, dps), ulps=ulps, kappa=kappa, latex=latex)
+def _reference_start(statement, problem, values, x64, x0, label) -> tuple:
+    """(start of the reference Newton solve for the user unknowns, where it came from)."""
+    if x0 is not None:
+        try:
+            z0 = [float(v) for v in problem.start(x0)[: problem.n_user]]
+        except (TypeError, ValueError) as exc:
+            raise StatementError(f"verify: x0={x0!r} is not {problem.n_user} number(s): "
+                                 f"{exc}") from None
+        if not all(map(math.isfinite, z0)):
+            raise StatementError(f"verify: x0={x0!r} is not finite")
+        return z0, (f"x0 = {_values_text(z0)}: the solution row checks that the target "
+                    "found that root")
+    if all(map(math.isfinite, x64)):
+        return x64, "the target's solution: judges the root the target found"
+    # the target's answer cannot start Newton: the statement's own layer supplies the branch
+    try:
+        own = [Scalar(v) for v in values]
+        z0 = [float(o.value) for o in _forward(statement.primitive(), own, problem.n_user, {},
+                                               "the statement's layer")]
+        why = None if all(map(math.isfinite, z0)) else "a non-finite solution"
+    except SymimplicitError as exc:
+        z0, why = None, f"{type(exc).__name__}: {exc}"
+    if why is not None:
+        raise NonFiniteError(
+            f"verify: {label} returned a non-finite solution {_values_text(x64)} at "
+            f"{dict(zip((p.name for p in statement.params), values))}, and the statement's own "
+            f"layer gives no start for the reference ({why}); pass x0= to start it",
+            point=dict(zip((p.name for p in statement.params), values)))
+    return z0, (f"the statement's own layer solution {_values_text(z0)} (the target's "
+                "solution is not finite)")
+
+
+def _values_text(values) -> str:
+    return repr(values[0]) if len(values) == 1 else repr(list(values))
 
 
 def _rows(statement, x64, g64, ref) -> list[Row]:
     """The solution rows, then ∂xᵢ/∂θⱼ row by row; every error at the reference precision."""
-    rows = []
-    with mpmath.workdps(ref.work_dps):
-        sol_scale = component_scales([list(ref.solution)], ZERO_FLOOR)[0]
-        for i, x in enumerate(statement.unknowns):
-            rows.append(_measure(str(x), "solution", x64[i], ref.solution[i], sol_scale,
-                                 ref.kappa, ref.dps, latex_name(x)))
-        scales = component_scales(ref.gradient, ZERO_FLOOR)
-        for i, x in enumerate(statement.unknowns):
-            for j, p in enumerate(statement.params):
-                rows.append(_measure(f"∂{x}/∂{p}", "gradient", g64[i][j], ref.gradient[i][j],
-                                     scales[i], ref.kappa, ref.dps, latex_name(x, p)))
+    sol_err = error_rows([x64], [list(ref.solution)], ref.work_dps)[0]
+    grad_err = error_rows(g64, ref.gradient, ref.work_dps)
+
+    def row(name, kind, value, r, err, latex) -> Row:
+        with mpmath.workdps(ref.work_dps):
+            ulps = (abs(float(mpmath.mpf(value) - r)) / math.ulp(float(r))
+                    if math.isfinite(value) else math.inf)
+        return Row(name=name, kind=kind, value=value, reference=r, rel_error=err,
+                   digits=digits_from_error(err, ref.dps), ulps=ulps, kappa=ref.kappa,
+                   latex=latex)
+
+    rows = [row(str(x), "solution", x64[i], ref.solution[i], sol_err[i], latex_name(x))
+            for i, x in enumerate(statement.unknowns)]
+    rows += [row(f"∂{x}/∂{p}", "gradient", g64[i][j], ref.gradient[i][j], grad_err[i][j],
+                 latex_name(x, p))
+             for i, x in enumerate(statement.unknowns) for j, p in enumerate(statement.params)]
     return rows
 
