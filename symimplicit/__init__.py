@@ -25,6 +25,7 @@ _EXPORTS = {
     "SymimplicitError": "symimplicit.errors",
     "ParseError": "symimplicit.errors",
     "StatementError": "symimplicit.errors",
+    "ArgumentError": "symimplicit.errors",
     "DerivationError": "symimplicit.errors",
     "ConvergenceError": "symimplicit.errors",
     "SingularJacobianError": "symimplicit.errors",

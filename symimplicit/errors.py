@@ -11,6 +11,7 @@ __all__ = [
     "SymimplicitError",
     "ParseError",
     "StatementError",
+    "ArgumentError",
     "DerivationError",
     "ConvergenceError",
     "SingularJacobianError",
@@ -46,6 +47,10 @@ class ParseError(SymimplicitError, ValueError):
 
 class StatementError(SymimplicitError, ValueError):
     """A problem statement that is malformed (shapes, unknowns, parameters)."""
+
+
+class ArgumentError(StatementError, TypeError):
+    """A call with the wrong number or kind of arguments (also a ``TypeError``)."""
 
 
 class DerivationError(SymimplicitError, ValueError):

@@ -17,7 +17,8 @@ import sympy as sp
 
 from symimplicit.errors import DerivationError, DomainError
 from symimplicit.lower.codegen import MATH_ERRORS, as_real, domain_error, lambdify_many
-from symimplicit.lower.options import ArgumentError, as_floats
+from symimplicit.errors import ArgumentError
+from symimplicit.lower.options import as_floats
 from symimplicit.tape.engine import Function, Saved, Scalar, trace
 
 __all__ = ["ExplicitPrimitive", "primitive", "fuse"]

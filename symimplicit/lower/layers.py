@@ -23,11 +23,12 @@ import math
 
 import numpy as np
 
-from symimplicit.errors import (ConvergenceError, NonFiniteError, NotAMinimumError,
-                                SingularJacobianError, StatementError, SymimplicitError)
+from symimplicit.errors import (ArgumentError, ConvergenceError, NonFiniteError,
+                                NotAMinimumError, SingularJacobianError, StatementError,
+                                SymimplicitError)
 from symimplicit.lower.compiled import compile_statement
-from symimplicit.lower.options import (ArgumentError, as_floats, check_bracket, check_max_iter,
-                                       check_method, check_tol, parameter_value)
+from symimplicit.lower.options import (as_floats, check_bracket, check_max_iter, check_method,
+                                       check_tol, parameter_value)
 from symimplicit.lower.solvers import (FIXED_POINT_ONLY, SINGULAR_COND, SOLVERS,
                                        singular_derivative, smallest_curvature, solver_class)
 from symimplicit.tape.engine import Function, Saved

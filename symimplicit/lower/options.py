@@ -1,7 +1,7 @@
 """Validation of the options and arguments of the lowered objects, in one place.
 
 Every check raises a typed error (:class:`~symimplicit.errors.StatementError`,
-or :class:`ArgumentError` for a wrong number of arguments) naming the option or
+or :class:`~symimplicit.errors.ArgumentError` for a wrong number of arguments) naming the option or
 parameter and the offending value, so no bare ``TypeError`` / ``ValueError``
 from ``float()`` or NumPy escapes a public API.
 
@@ -20,14 +20,10 @@ import numpy as np
 
 from symimplicit.errors import StatementError
 
-__all__ = ["ArgumentError", "MAX_TOL", "check_tol", "check_max_iter", "check_bracket",
+__all__ = ["MAX_TOL", "check_tol", "check_max_iter", "check_bracket",
            "check_method", "as_floats", "parameter_value"]
 
 MAX_TOL = 0.1      # a relative step above 10 %: not a solve
-
-
-class ArgumentError(StatementError, TypeError):
-    """A call with the wrong number or kind of arguments (also a ``TypeError``)."""
 
 
 def check_tol(tol, who: str):

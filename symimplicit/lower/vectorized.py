@@ -19,7 +19,8 @@ import numpy as np
 from symimplicit.errors import (ConvergenceError, DomainError, NonFiniteError, NotAMinimumError,
                                 SingularJacobianError, StatementError)
 from symimplicit.lower.compiled import compile_statement
-from symimplicit.lower.options import ArgumentError, check_max_iter, check_tol
+from symimplicit.errors import ArgumentError
+from symimplicit.lower.options import check_max_iter, check_tol
 from symimplicit.lower.solvers import (DEFAULT_TOL, MAX_HALVINGS, SINGULAR_COND, at_floor,
                                        singular_derivative, small_step, smallest_curvature,
                                        stagnated)
