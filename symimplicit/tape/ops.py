@@ -38,25 +38,32 @@ class Primitive(Function):
     __slots__ = ()
 
     def __call__(self, *args, **kwargs):
-        on_tape = False
-        values = []
         for a in args:
-            if isinstance(a, Scalar):
-                on_tape = True
-                values.append(a.value)
+            if not isinstance(a, Scalar):
+                return self._call_with_numbers(args, kwargs)
+        if not args:
+            return self._call_with_numbers(args, kwargs)
+        try:  # all tape nodes: the tuple of arguments is the tuple of parents
+            if kwargs:  # (an empty **kwargs in a call costs a third of the whole call)
+                out = self.forward(*[a.value for a in args], **kwargs)
             else:
-                values.append(a)
+                out = self.forward(*[a.value for a in args])
+                kwargs = None
+        except _MATH_ERRORS as exc:
+            raise _domain_error(self.name, args, kwargs or {}, exc) from exc
+        if out.__class__ is complex:
+            raise _domain_error(self.name, args, kwargs or {}, "the result is complex")
+        return Scalar(out, args, self, kwargs)
+
+    def _call_with_numbers(self, args, kwargs):
+        """Plain numbers among the arguments: constants, or a plain result if all are numbers."""
         try:
-            # (an empty **kwargs in a call costs a third of the whole call: pass it only when used)
-            out = self.forward(*values, **kwargs) if kwargs else self.forward(*values)
+            out = Function.__call__(self, *args, **kwargs)
         except _MATH_ERRORS as exc:
             raise _domain_error(self.name, args, kwargs, exc) from exc
-        if out.__class__ is complex:
+        if out.__class__ is complex or (isinstance(out, Scalar) and out.value.__class__ is complex):
             raise _domain_error(self.name, args, kwargs, "the result is complex")
-        if not on_tape:
-            return out
-        parents = tuple([a if isinstance(a, Scalar) else Scalar(a) for a in args])
-        return Scalar(out, parents, self, kwargs or None)
+        return out
 
 
 def _domain_error(name, args, kwargs, why) -> DomainError:
