@@ -39,6 +39,8 @@ This module computes; it does not print or format (see symimplicit.report).
 """
 from __future__ import annotations
 
+import numbers
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -48,7 +50,10 @@ import sympy as sp
 
 from symimplicit.errors import DerivationError
 
-__all__ = ["Derivation", "Step", "implicit_numerator"]
+__all__ = ["Derivation", "Step", "implicit_numerator", "is_identically_zero", "MAX_ORDER"]
+
+MAX_ORDER = 20
+"""Highest total order :meth:`Derivation.derivative` accepts (order n has ~2.3ⁿ terms)."""
 
 STEP_KINDS = ("statement", "differentiate", "partials", "collect", "solve", "result",
               "higher_order", "condition")
@@ -198,6 +203,93 @@ def _compact(expr: sp.Expr) -> sp.Expr:
 
 
 # --------------------------------------------------------------------------- #
+# is an expression identically zero? (cheaply)                                 #
+# --------------------------------------------------------------------------- #
+
+_EXPAND_OPS = 200          # expand only expressions this small (count_ops) ...
+_EXPAND_POWER = 8          # ... whose integer powers of sums are this small
+
+
+def _sample_value(symbol: sp.Symbol, rng: random.Random) -> sp.Rational:
+    """A random rational respecting the symbol's sign / integer assumptions."""
+    if symbol.is_integer:
+        value = sp.Integer(rng.randint(2, 9))
+    else:
+        value = sp.Rational(rng.randint(1, 97), rng.randint(1, 89)) + sp.Rational(1, 3)
+    return -value if (symbol.is_negative or symbol.is_nonpositive) else value
+
+
+def _nonzero_at(expr: sp.Expr, point: dict) -> bool:
+    """True when ``expr`` at ``point`` (exact rationals) evaluates, with SymPy's
+    error-tracked evalf, to a number certainly not 0; False when 0 or not told."""
+    try:
+        # evalf(subs=) evaluates the exact rationals at the leaves with tracked error,
+        # never building (p/q)**10**6 exactly as substituting first would
+        value = expr.evalf(20, subs=point, strict=True, maxn=400)
+    except Exception:                         # PrecisionExhausted (a zero), domain errors
+        return False
+    return bool(value.is_number and not value.has(sp.nan, sp.zoo) and value != 0)
+
+
+def _small_to_expand(expr: sp.Expr) -> bool:
+    if sp.count_ops(expr) > _EXPAND_OPS:
+        return False
+    for power in expr.atoms(sp.Pow):
+        if power.base.is_Add and (not power.exp.is_Integer or abs(power.exp) > _EXPAND_POWER):
+            return False
+    return True
+
+
+def is_identically_zero(expr: sp.Expr, samples: int = 3) -> bool:
+    """Whether ``expr`` vanishes for every value of its symbols, without ever expanding
+    a large expression: ``(x + a)**10**6`` is decided in milliseconds.
+
+    0 and numbers are decided structurally; a small expression (no big powers of
+    sums) by ``expand``; otherwise a value certainly not 0 at one of ``samples``
+    random rational points proves it nonzero, and only an expression that is 0 at
+    all of them is expanded (then it almost surely is 0, which SymPy sees quickly).
+    """
+    if isinstance(expr, int):
+        expr = sp.Integer(expr)                  # no sympify anywhere in the package
+    if expr.is_Number:
+        return expr.is_zero
+    if _small_to_expand(expr):
+        return sp.expand(expr) == 0
+    rng = random.Random(20240607)            # deterministic: same answer every run
+    symbols = sorted(expr.free_symbols, key=lambda s: s.name)
+    for _ in range(samples):
+        if _nonzero_at(expr, {s: _sample_value(s, rng) for s in symbols}):
+            return False
+    return sp.expand(expr) == 0
+
+
+_NOT_HOLOMORPHIC = (sp.re, sp.im, sp.arg, sp.Abs, sp.sign, sp.conjugate)
+
+
+def _check_differentiable(value: sp.Expr, wrt: sp.Symbol, statement) -> sp.Expr:
+    """A derivative SymPy could not form (an unevaluated Derivative of re, im, abs,
+    sign... of a complex symbol) is a DerivationError naming the symbols and the cure;
+    Derivatives of undefined functions f(x) are left alone."""
+    pending = sorted((d for d in value.atoms(sp.Derivative) if d.expr.has(*_NOT_HOLOMORPHIC)),
+                     key=str)
+    if pending:
+        culprits = sorted({s.name for d in pending for s in d.free_symbols
+                           if isinstance(s, sp.Symbol) and not s.is_extended_real})
+        hint = (f"; not declared real: {', '.join(culprits)}. Declare the symbols "
+                "real=True (sp.Symbol('x', real=True)), as parse() does"
+                if culprits else "")
+        raise DerivationError(f"SymPy cannot differentiate {_clip(value)} with respect to "
+                              f"{wrt} in {statement!r} (it leaves {_clip(pending[0])})"
+                              f"{hint}")
+    return value
+
+
+def _clip(expr, limit: int = 120) -> str:
+    text = str(expr)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# --------------------------------------------------------------------------- #
 # the derivation                                                               #
 # --------------------------------------------------------------------------- #
 
@@ -245,18 +337,33 @@ class Derivation:
         return repr_latex(self)
 
     # -- first-order objects --------------------------------------------------- #
+    def _diff(self, expr: sp.Expr, wrt: sp.Symbol) -> sp.Expr:
+        """∂expr/∂wrt; DiracDelta(g) (from abs, sign, Heaviside, max, min of real symbols)
+        is 0 wherever the result holds: it becomes 0 and g = 0 joins the conditions."""
+        value = _check_differentiable(expr.diff(wrt), wrt, self.statement)
+        deltas = value.atoms(sp.DiracDelta)
+        if deltas:
+            kinks = self._cache.setdefault("kinks", [])
+            kinks += [d.args[0] for d in deltas if d.args[0] not in kinks]
+            value = value.xreplace({d: sp.S.Zero for d in deltas})
+        return value
+
+    def _jacobian_of(self, variables) -> sp.Matrix:
+        return sp.Matrix(len(self._F), len(variables),
+                         lambda i, j: self._diff(self._F[i], variables[j]))
+
     @property
     def jacobian(self) -> sp.Matrix:
         """∂F/∂z (n × n)."""
         if "jac" not in self._cache:
-            self._cache["jac"] = self._F.jacobian(self._z)
+            self._cache["jac"] = self._jacobian_of(self._z)
         return self._cache["jac"]
 
     @property
     def param_jacobian(self) -> sp.Matrix:
         """∂F/∂θ (n × p)."""
         if "pjac" not in self._cache:
-            self._cache["pjac"] = self._F.jacobian(self._theta) if self._theta \
+            self._cache["pjac"] = self._jacobian_of(self._theta) if self._theta \
                 else sp.zeros(len(self._z), 0)
         return self._cache["pjac"]
 
@@ -270,8 +377,10 @@ class Derivation:
         return self._cache["det"]
 
     def _check_invertible(self) -> None:
-        det = self.determinant
-        if det == 0 or sp.expand(det) == 0:
+        """DerivationError when det ∂F/∂z vanishes identically (decided once, cheaply)."""
+        if "singular" not in self._cache:
+            self._cache["singular"] = is_identically_zero(self.determinant)
+        if self._cache["singular"]:
             raise DerivationError(f"∂F/∂{self._z_text()} is singular for every value: "
                                   f"det = 0 for the residual {list(self._F)}; "
                                   "the implicit function theorem does not apply")
@@ -286,25 +395,50 @@ class Derivation:
             params = tuple(params[0])
         if not params:
             raise DerivationError("derivative() needs at least one parameter, "
-                                  f"one of {self._theta}")
+                                  f"one of {self._params_text()}")
         index: list[int] = []
         for item in params:
-            if isinstance(item, int) and not isinstance(item, bool):
-                if not index or item < 1:
-                    raise DerivationError(f"a repeat count {item} must follow a parameter "
-                                          "and be at least 1, as in derivative(a, 2)")
-                index.extend([index[-1]] * (item - 1))     # (a, 3) means (a, a, a)
+            if isinstance(item, numbers.Integral) and not isinstance(item, bool):
+                count = int(item)
+                if not index or count < 1:
+                    after = f" (after {self._theta[index[-1]]})" if index else ""
+                    raise DerivationError(
+                        f"the repeat count {count}{after} must follow a parameter and be at "
+                        f"least 1, as in derivative(a, 2); the parameters of "
+                        f"{self.statement!r} are {self._params_text()}")
+                if len(index) + count - 1 > MAX_ORDER:
+                    raise DerivationError(
+                        f"the order {count} of {self._theta[index[-1]]} makes a derivative of "
+                        f"total order above {MAX_ORDER}, the most derivative() computes")
+                index.extend([index[-1]] * (count - 1))    # (a, 3) means (a, a, a)
                 continue
             index.append(self._param_index(item))
+            if len(index) > MAX_ORDER:
+                raise DerivationError(f"a derivative of total order above {MAX_ORDER} "
+                                      "is more than derivative() computes")
         return tuple(sorted(index))                         # mixed partials commute
 
+    def _params_text(self) -> str:
+        return "(" + ", ".join(p.name for p in self._theta) + ")" if self._theta \
+            else "() (it has no parameters)"
+
     def _param_index(self, item) -> int:
-        name = item if isinstance(item, str) else getattr(item, "name", None)
+        if isinstance(item, str):
+            name = item
+        elif isinstance(item, sp.Symbol):
+            name = item.name
+        else:
+            raise DerivationError(
+                f"derivative() takes parameters (Symbols or their names) and orders (ints), "
+                f"got {item!r} ({type(item).__name__}); the parameters of {self.statement!r} "
+                f"are {self._params_text()}")
         for i, p in enumerate(self._theta):
             if p == item or p.name == name:
                 return i
-        raise DerivationError(f"{item!r} is not a parameter of {self.statement!r}; "
-                              f"the parameters are {self._theta}")
+        role = "an unknown, not a parameter" if any(z.name == name for z in self._z) \
+            else "not a parameter"
+        raise DerivationError(f"{name} is {role} of {self.statement!r}; "
+                              f"the parameters are {self._params_text()}")
 
     def derivative(self, *params):
         """∂ⁿx/∂θ_S for S = params (any order, any mix): Expr, or a column Matrix
@@ -336,9 +470,9 @@ class Derivation:
         if key not in self._partials:
             i, J = key
             if J:
-                value = self._partial((i, J[:-1])).diff(self._theta[J[-1]])
+                value = self._diff(self._partial((i, J[:-1])), self._theta[J[-1]])
             elif i:
-                value = self._partial((i - 1, ())).diff(self._z[0])
+                value = self._diff(self._partial((i - 1, ())), self._z[0])
             else:
                 value = self._F[0]
             self._partials[key] = sp.factor_terms(value)
@@ -367,12 +501,12 @@ class Derivation:
             *head, j = S
             G = self._total(tuple(head))
             # d/dθⱼ G = ∂G/∂θⱼ + Σ_T Σᵢ ∂G/∂(∂^T zᵢ) · ∂^{T+j} zᵢ
-            out = G.diff(self._theta[j])
+            out = G.applyfunc(lambda e: self._diff(e, self._theta[j]))
             for T in [()] + list(self._dz):
                 up = self._placeholders(tuple(sorted(T + (j,))))
                 for i, s in enumerate(self._placeholders(T)):
                     if G.has(s):
-                        out += G.diff(s) * up[i]
+                        out += G.applyfunc(lambda e: self._diff(e, s)) * up[i]
             self._G[S] = out
         return self._G[S]
 
@@ -402,13 +536,17 @@ class Derivation:
     # -- conditions ------------------------------------------------------------- #
     @property
     def conditions(self) -> list:
-        """Relations where the result fails: det ∂F/∂z = 0 (the IFT), and for
-        Minimize where the point is not a strict minimum (second-order condition).
+        """Relations where the result fails: det ∂F/∂z = 0 (the IFT), g = 0 where a
+        derivative met the kink of abs(g), sign(g)... (its DiracDelta(g) is taken as 0),
+        and for Minimize where the point is not a strict minimum (second-order condition).
         Relations that can never hold (e.g. ``Eq(2, 0)``) are left out."""
-        if "conditions" not in self._cache:
+        kinks = tuple(self._cache.get("kinks", ()))
+        if self._cache.get("conditions_kinks") != kinks:
             rels = [_zero(self.determinant)]
+            rels += [_zero(g) for g in kinks]                # where abs, sign... have kinks
             rels += [_not(r) for r in self.second_order]
             self._cache["conditions"] = [r for r in _dedupe(rels) if r is not sp.false]
+            self._cache["conditions_kinks"] = kinks
         return self._cache["conditions"]
 
     @property

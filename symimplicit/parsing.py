@@ -17,8 +17,15 @@ The accepted language
 
 Anything else (attribute access, subscripts, names starting with ``_``, lambdas,
 comprehensions, comparisons, strings, keyword arguments, other calls, statements)
-and absurd sizes (long texts, deep nesting, ``9**9**9**9``, ``gamma(10**10)``) raise
-:class:`~symimplicit.errors.ParseError` with the 0-based position in the text.
+and absurd sizes (long texts, deep nesting, ``9**9**9**9``, ``gamma(10**10)``,
+``exp(10**10)``, ``(x + a)**10**6``) raise :class:`~symimplicit.errors.ParseError`
+with the 0-based position in the text; so does any arithmetic failure while the
+expression is built (never a bare ``OverflowError`` / ``ValueError``).
+
+Names become ``Symbol(name, real=True)``: symbols from text are real, so that
+``abs`` and ``sign`` differentiate to ``sign`` and ``DiracDelta`` rather than to
+``re``/``im`` of a complex variable.  Symbols passed in ``unknown=`` / ``params=``
+are used as given.
 """
 from __future__ import annotations
 
@@ -28,19 +35,27 @@ import math
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 
+import mpmath
 import sympy as sp
 
 from symimplicit.errors import ParseError, StatementError
 from symimplicit.statements import FixedPoint, Minimize, Root, Statement
 
-__all__ = ["parse", "parse_expression", "FUNCTIONS", "MAX_LENGTH", "MAX_DEPTH", "MAX_NODES"]
+__all__ = ["parse", "parse_expression", "FUNCTIONS", "MAX_LENGTH", "MAX_DEPTH", "MAX_NODES",
+           "MAX_RESULT_DIGITS", "MAX_SYMBOLIC_EXPONENT"]
 
 MAX_LENGTH = 10_000          # characters of text
 MAX_DEPTH = 100              # nesting of parentheses / sub-expressions
 MAX_NODES = 5_000            # AST nodes per equation side
 MAX_LITERAL_DIGITS = 1_000   # digits of one numeric literal
-MAX_RESULT_DIGITS = 10_000   # digits a numeric power may produce
-MAX_GAMMA_ARGUMENT = 1_000   # gamma(n) evaluates n! for integers
+MAX_RESULT_DIGITS = 4_000    # digits of any number the arithmetic produces (Python
+                             # refuses to print integers of more than 4300 digits)
+MAX_SYMBOLIC_EXPONENT = 1_000  # |n| in b**n when b is not a plain number: (x + a)**n
+MAX_GAMMA_ARGUMENT = 1_000   # gamma(n), loggamma(n) evaluate (n - 1)! for integers
+MAX_EXP_ARGUMENT = 9_000     # exp/sinh/cosh of a number: exp(9000) has 3909 digits
+
+_GROWTH = (sp.exp, sp.sinh, sp.cosh)            # huge values from modest numbers
+_FACTORIAL = (sp.gamma, sp.loggamma)            # evaluate factorials of integers
 
 # name -> (SymPy function, allowed numbers of positional arguments)
 FUNCTIONS: dict[str, tuple[Callable, tuple[int, ...]]] = {
@@ -165,6 +180,7 @@ class _Builder:
         self.symbols = symbols
         self.names: dict[str, int] = {}          # name -> original position of first use
         self.nodes = 0
+        self.sizes: dict[sp.Basic, tuple[float, float]] = {}   # see _size
         self.line_starts = [0]
         for line in piece.split("\n")[:-1]:
             self.line_starts.append(self.line_starts[-1] + len(line) + 1)
@@ -192,7 +208,38 @@ class _Builder:
         if handler is None:
             what = _FORBIDDEN.get(type(node), f"{type(node).__name__} syntax")
             raise self.fail(f"{what} not allowed in a mathematical expression", node)
-        return handler(node, depth)
+        try:
+            return handler(node, depth)
+        except ParseError:
+            raise
+        except (ArithmeticError, ValueError, TypeError, MemoryError) as exc:
+            # SymPy / gmpy / Python limits (OverflowError from a factorial, ValueError
+            # from the 4300-digit int->str limit, ...): never a bare exception
+            detail = str(exc)[:120]
+            raise self.fail(f"cannot build this expression ({type(exc).__name__}: {detail})",
+                            node) from None
+
+    # sizes: digits of the numbers, exponents of symbolic powers ----------------- #
+    def _size(self, expr) -> tuple[float, float]:
+        """(D, B): upper bounds on the digits of any number in ``expr`` and on the
+        |exponent| of any power of a non-number in it (1 for a bare symbol)."""
+        if expr not in self.sizes:
+            self.sizes[expr] = _exact_size(expr)
+        return self.sizes[expr]
+
+    def _record(self, value, digits: float, exponent: float, node) -> sp.Expr:
+        """Remember the bounds of a new value; when a cheap bound (D, B computed from
+        the operands) exceeds a limit, measure the value itself and fail if it does."""
+        if digits > MAX_RESULT_DIGITS or exponent > MAX_SYMBOLIC_EXPONENT:
+            digits, exponent = _exact_size(value)
+            if digits > MAX_RESULT_DIGITS:
+                raise self.fail(f"number too large: the result would have more than "
+                                f"{MAX_RESULT_DIGITS} digits", node)
+            if exponent > MAX_SYMBOLIC_EXPONENT:
+                raise self.fail(f"power too large: an exponent above "
+                                f"{MAX_SYMBOLIC_EXPONENT} on a non-numeric base", node)
+        self.sizes[value] = (digits, exponent)
+        return value
 
     def _BinOp(self, node, depth):
         # a left-leaning chain a + b + c + ... is walked iteratively, not recursively
@@ -211,28 +258,36 @@ class _Builder:
         if op not in _BINOPS:
             raise self.fail(f"operator {type(node.op).__name__} is not allowed "
                             "(use + - * / ** or ^)", node)
-        if op is ast.Add:
-            return left + right
-        if op is ast.Sub:
-            return left - right
-        if op is ast.Mult:
-            return left * right
-        if op is ast.Div:
-            if right == 0:
-                raise self.fail("division by zero", node)
-            return left / right
-        return self._power(node, left, right)
+        (dl, bl), (dr, br) = self._size(left), self._size(right)
+        if op is ast.Pow:
+            return self._power(node, left, right)
+        if op is ast.Add or op is ast.Sub:
+            value = left + right if op is ast.Add else left - right
+            return self._record(value, max(dl, dr) + _LOG10_2, max(bl, br), node)
+        if op is ast.Div and right == 0:
+            raise self.fail("division by zero", node)
+        value = left * right if op is ast.Mult else left / right
+        return self._record(value, dl + dr, bl + br, node)
 
     def _power(self, node, base, exponent):
         if base == 0 and exponent.is_Number and exponent.is_negative:
             raise self.fail("division by zero (0 to a negative power)", node)
-        if exponent.is_Number:
-            # digits of the result ≈ |exponent| · log10(largest number in the base)
-            size = max([_log10(n) for n in base.atoms(sp.Number)] + [0.0])
-            if abs(float(exponent)) * size > MAX_RESULT_DIGITS:
-                raise self.fail(f"power too large: the result would have more than "
-                                f"{MAX_RESULT_DIGITS} digits", node)
-        return base ** exponent
+        (db, bb), (de, be) = self._size(base), self._size(exponent)
+        if not exponent.is_Number:
+            return self._record(base ** exponent, db + de, bb + be, node)
+        log_n = _abs_log10(exponent)                        # log10 |n|
+        if not base.is_Number:
+            # (x + a)**n is cheap to write and ruinous to expand or differentiate
+            if log_n > math.log10(MAX_SYMBOLIC_EXPONENT):
+                raise self.fail(f"power too large: exponent {_short(exponent)} on the "
+                                f"non-numeric base {_short(base)}; at most "
+                                f"{MAX_SYMBOLIC_EXPONENT} in absolute value", node)
+        elif db > 0 and log_n + math.log10(db) > math.log10(MAX_RESULT_DIGITS):
+            # digits of the result ≈ |n| · log10(largest number in the base)
+            raise self.fail(f"power too large: the result would have more than "
+                            f"{MAX_RESULT_DIGITS} digits", node)
+        n = 10 ** min(log_n, 300.0)
+        return self._record(base ** exponent, max(n, 1.0) * db + de, max(n, 1.0) * bb, node)
 
     def _UnaryOp(self, node, depth):
         operand = self.build(node.operand, depth + 1)
@@ -258,12 +313,17 @@ class _Builder:
             raise self.fail(f"{name}() takes {' or '.join(map(str, arities))} argument(s), "
                             f"got {len(node.args)}", node)
         args = [self.build(a, depth + 1) for a in node.args]
-        if fn is sp.gamma and args[0].is_Number and abs(args[0]) > MAX_GAMMA_ARGUMENT:
-            raise self.fail(f"gamma of a number above {MAX_GAMMA_ARGUMENT} is too large", node)
+        for fns, bound in ((_FACTORIAL, MAX_GAMMA_ARGUMENT), (_GROWTH, MAX_EXP_ARGUMENT)):
+            if fn in fns and args[0].is_number and \
+                    _magnitude(args[0]) > math.log10(bound):
+                raise self.fail(f"{name} of a number above {bound} is too large", node)
         value = fn(*args)
         if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
             raise self.fail(f"{name}() is infinite or undefined here", node)
-        return value
+        sizes = [self._size(a) for a in args]
+        if any(a.is_number for a in args):
+            return self._record(value, *_exact_size(value), node)   # it may have evaluated
+        return self._record(value, max(d for d, _ in sizes), max(b for _, b in sizes), node)
 
     def _Name(self, node, depth):
         name = node.id
@@ -273,7 +333,7 @@ class _Builder:
         if name in CONSTANTS:
             return CONSTANTS[name]
         if name not in self.symbols:
-            self.symbols[name] = sp.Symbol(name)
+            self.symbols[name] = sp.Symbol(name, real=True)     # symbols from text are real
         return self.symbols[name]
 
     def _Constant(self, node, depth):
@@ -298,6 +358,48 @@ class _Builder:
             raise self.fail(f"number {literal!r} out of range", node)
         frac = Fraction(number)
         return sp.Rational(frac.numerator, frac.denominator)
+
+
+_LOG10_2 = math.log10(2)
+
+
+def _abs_log10(number: sp.Number) -> float:
+    """log10 |number| (-inf for 0), without converting a huge number to a float."""
+    if number.is_zero:
+        return -math.inf
+    if number.is_Rational:
+        return math.log10(abs(int(number.p))) - math.log10(int(number.q))
+    return math.log10(abs(float(number)))
+
+
+def _magnitude(expr: sp.Expr) -> float:
+    """log10 |value| of a numeric expression (-inf when it cannot be told cheaply)."""
+    if expr.is_Number:
+        return _abs_log10(expr)
+    try:
+        value = sp.Abs(expr).evalf(15)
+        if value.is_Number:
+            return -math.inf if value.is_zero else float(mpmath.log10(value._to_mpmath(53)))
+    except (ArithmeticError, ValueError, TypeError):
+        pass
+    return -math.inf
+
+
+def _exact_size(expr: sp.Basic) -> tuple[float, float]:
+    """(digits of the largest number, largest |exponent| on a non-number) in ``expr``."""
+    if expr.is_Number:
+        return _log10(expr), 0.0
+    digits = max([_log10(n) for n in expr.atoms(sp.Number)] + [0.0])
+    exponent = 0.0 if expr.is_number else 1.0
+    for power in expr.atoms(sp.Pow):
+        if power.exp.is_Number and not power.base.is_Number:
+            exponent = max(exponent, 10 ** min(_abs_log10(power.exp), 300.0))
+    return digits, exponent
+
+
+def _short(expr, limit: int = 40) -> str:
+    text = str(expr)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _log10(number: sp.Number) -> float:
@@ -331,6 +433,8 @@ def _parse_side(source: _Source, span: tuple[int, int], symbols) -> tuple[sp.Exp
         expr = builder.build(tree.body)
     except RecursionError:
         raise source.error("expression nested too deeply", start) from None
+    except MemoryError:
+        raise source.error("expression too large to build", start) from None
     return expr, builder
 
 
@@ -414,7 +518,7 @@ def _symbol_table(unknown, params) -> dict[str, sp.Symbol]:
             continue
         items = [group] if isinstance(group, (str, sp.Symbol)) else list(group)
         for item in items:
-            sym = sp.Symbol(item) if isinstance(item, str) else item
+            sym = sp.Symbol(item, real=True) if isinstance(item, str) else item
             if not isinstance(sym, sp.Symbol):
                 raise StatementError(f"expected a Symbol or a name, got {item!r}")
             table[sym.name] = sym
@@ -460,7 +564,7 @@ def parse(text: str | Sequence[str], unknown=None, params=None, kind: str | None
     parsed = _parse_texts(text, symbols)
     if unknown is None:
         unknown = _infer_unknown(parsed)
-    unknowns = [symbols.get(u, sp.Symbol(u)) if isinstance(u, str) else u
+    unknowns = [symbols.get(u, sp.Symbol(u, real=True)) if isinstance(u, str) else u
                 for u in ([unknown] if isinstance(unknown, (str, sp.Symbol)) else unknown)]
     as_given = unknowns[0] if isinstance(unknown, (str, sp.Symbol)) else unknowns
     param_syms = None if params is None else [

@@ -27,27 +27,32 @@ __all__ = ["Statement", "Root", "FixedPoint", "Minimize"]
 # argument normalisation                                                       #
 # --------------------------------------------------------------------------- #
 
-def _as_symbol(obj: Any, role: str) -> sp.Symbol:
-    """A Symbol from a Symbol or a name; anything else is a StatementError."""
+def _as_symbol(obj: Any, role: str, by_name: dict[str, sp.Symbol] | None = None) -> sp.Symbol:
+    """A Symbol from a Symbol or a name; anything else is a StatementError.
+
+    A name is the symbol of that name in the expressions (``by_name``), whatever its
+    assumptions (``parse`` makes real symbols), else a plain ``Symbol(name)``.
+    """
     if isinstance(obj, str):
         if not obj.isidentifier():
             raise StatementError(f"{role} name {obj!r} is not a valid identifier")
-        return sp.Symbol(obj)
+        return (by_name or {}).get(obj) or sp.Symbol(obj)
     if isinstance(obj, sp.Symbol):
         return obj
     raise StatementError(f"{role} must be a sympy Symbol or a name, got {obj!r} "
                          f"({type(obj).__name__})")
 
 
-def _symbols(obj: Any, role: str) -> tuple[tuple[sp.Symbol, ...], bool]:
+def _symbols(obj: Any, role: str, by_name: dict[str, sp.Symbol] | None = None
+             ) -> tuple[tuple[sp.Symbol, ...], bool]:
     """(symbols, given_as_sequence) from one Symbol/name or a sequence of them."""
     if isinstance(obj, (str, sp.Symbol)):
-        return (_as_symbol(obj, role),), False
+        return (_as_symbol(obj, role, by_name),), False
     if isinstance(obj, sp.MatrixBase):
         obj = list(obj)
     if not isinstance(obj, Iterable):
         raise StatementError(f"{role} must be a Symbol or a sequence of Symbols, got {obj!r}")
-    syms = tuple(_as_symbol(s, role) for s in obj)
+    syms = tuple(_as_symbol(s, role, by_name) for s in obj)
     seen: set[sp.Symbol] = set()
     for s in syms:
         if s in seen:
@@ -96,6 +101,18 @@ def _free(exprs: Iterable[sp.Expr]) -> set[sp.Symbol]:
     return out
 
 
+def _names(exprs: Iterable[sp.Expr]) -> dict[str, sp.Symbol]:
+    """name -> Symbol for the free symbols of the expressions (names that occur with two
+    different assumptions are left out: a name cannot choose between them)."""
+    out: dict[str, sp.Symbol] = {}
+    clash: set[str] = set()
+    for s in _free(exprs):
+        if s.name in out and out[s.name] != s:
+            clash.add(s.name)
+        out[s.name] = s
+    return {k: v for k, v in out.items() if k not in clash}
+
+
 def _multiplier_symbols(count: int, taken: set[str]) -> tuple[sp.Symbol, ...]:
     """Deterministic Lagrange multiplier names λ₁, λ₂ ... (``lambda_1``), avoiding clashes."""
     out = []
@@ -126,10 +143,11 @@ class Statement:
     kind: str = ""
 
     def __init__(self, expression, unknown, params=None):
-        self.unknowns, self.is_vector = _symbols(unknown, "unknown")
+        self._exprs, self._expr_is_seq = self._normalise(expression)
+        self._by_name = _names(self._all_exprs())
+        self.unknowns, self.is_vector = _symbols(unknown, "unknown", self._by_name)
         if not self.unknowns:
             raise StatementError("no unknown given")
-        self._exprs, self._expr_is_seq = self._normalise(expression)
         self.multipliers: tuple[sp.Symbol, ...] = ()
         self.params = self._check_params(params, self._all_exprs())
         self._check_occurs(self._exprs)
@@ -148,7 +166,7 @@ class Statement:
         free = _free(exprs)
         if params is None:
             return tuple(sorted(free - set(self.unknowns), key=lambda s: s.name))
-        given, _ = _symbols(params, "parameter")
+        given, _ = _symbols(params, "parameter", self._by_name)
         for p in given:
             if p in self.unknowns:
                 raise StatementError(f"{p} is both an unknown and a parameter")
@@ -278,8 +296,9 @@ class FixedPoint(Statement):
 
     def _check_occurs(self, exprs) -> None:
         # x = f(x, θ): the unknown occurs on the left by definition; f must not be x itself
+        from symimplicit.derive import is_identically_zero   # cheap: never expands (x+a)**10**6
         for x, f in zip(self.unknowns, exprs):
-            if sp.expand(x - f) == 0:
+            if is_identically_zero(x - f):
                 raise StatementError(f"the fixed point map for {x} is the identity: "
                                      f"x = {f} holds for every x")
 

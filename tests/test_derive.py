@@ -1,11 +1,14 @@
 """Derivation: closed forms, idiff agreement, vectors, conditions, steps, and every
 order against an independent truth (mpmath's numerical derivative of the
 high-precision solution map)."""
+import time
+
 import mpmath as mp
 import pytest
 import sympy as sp
 
-from symimplicit.derive import Derivation, Step, implicit_numerator
+from symimplicit import derive as derive_module
+from symimplicit.derive import Derivation, Step, implicit_numerator, is_identically_zero
 from symimplicit.errors import DerivationError
 from symimplicit.statements import FixedPoint, Minimize, Root
 
@@ -255,6 +258,98 @@ def test_derivative_arguments():
     with pytest.raises(DerivationError, match="repeat count"):
         d_.derivative(2)
     assert d_.gradient().shape == (1, 2)
+    assert d_.derivative(a, sp.Integer(2)) == d_.derivative(a, a)   # SymPy integers count
+
+
+@pytest.mark.parametrize("args, fragment", [
+    ((z,), r"z is not a parameter of FixedPoint\(cos\(a\*x \+ b\).*the parameters are \(a, b\)"),
+    (("z",), r"z is not a parameter .*\(a, b\)"),
+    ((x,), r"x is an unknown, not a parameter .*\(a, b\)"),
+    ((a, 0), r"repeat count 0 \(after a\) .*at least 1.*\(a, b\)"),
+    ((a, -2), r"repeat count -2 \(after a\)"),
+    ((0,), r"repeat count 0 must follow a parameter"),
+    ((1.5,), r"got 1\.5 \(float\); the parameters of .* are \(a, b\)"),
+    ((a**2,), r"got a\*\*2 \(Pow\)"),
+    ((None,), r"got None \(NoneType\)"),
+    ((a, 2.0), r"got 2\.0 \(float\)"),
+    ((a, True), r"got True \(bool\)"),
+    ((a, 10**9), r"total order above 20"),           # refused before any allocation
+    (tuple([a] * 21), r"total order above 20"),
+])
+def test_bad_derivative_arguments_name_the_parameter_and_the_params(args, fragment):
+    d_ = FixedPoint(sp.cos(a * x + b), x, (a, b)).derive()
+    with pytest.raises(DerivationError, match=fragment):
+        d_.derivative(*args)
+
+
+def test_no_parameters_is_said():
+    d_ = Root(x**3 - 2, x).derive()
+    with pytest.raises(DerivationError, match="it has no parameters"):
+        d_.derivative(a)
+
+
+# --------------------------------------------------------------------------- #
+# the invertibility test is cheap, decided once, and still right              #
+# --------------------------------------------------------------------------- #
+
+def test_is_identically_zero():
+    assert is_identically_zero(sp.S.Zero) and not is_identically_zero(sp.Integer(3))
+    assert is_identically_zero((x + a) ** 2 - x**2 - 2 * a * x - a**2)         # small: expand
+    assert not is_identically_zero(sp.sin(x) ** 2 + sp.cos(x) ** 2 - 1 + x)
+    hidden = (x + a) ** 12 - sp.expand((x + a) ** 12)                        # large, yet 0
+    assert is_identically_zero(hidden) and is_identically_zero(hidden * sp.exp(x) + 0)
+    start = time.perf_counter()
+    assert not is_identically_zero((x + a) ** 1000000 - x)                   # never expanded
+    assert not is_identically_zero((x + a + b + c) ** 1000 - (x + b) ** 999)
+    assert not is_identically_zero(sp.exp(-1000 * x) * (x + a) ** 50)        # tiny, not 0
+    assert time.perf_counter() - start < 20     # loose guard: expand would never finish
+
+
+def test_big_powers_from_sympy_do_not_hang_derive(monkeypatch):
+    calls = []
+    real = derive_module.is_identically_zero
+    monkeypatch.setattr(derive_module, "is_identically_zero",
+                        lambda e: calls.append(e) or real(e))
+    start = time.perf_counter()
+    d_ = Root(x**2 - (x + a) ** 1000000, x).derive()       # hung in sp.expand(det)
+    first = d_.derivative(a)
+    assert first.has((x + a) ** 999999)
+    d_.derivative(a, 2)
+    d_.derivative(a, 3)
+    d2 = Root(x**2 - (x + a + b + c) ** 1000, x, (a, b, c)).derive()
+    d2.derivative(a, b)
+    assert time.perf_counter() - start < 30             # loose guard against unbounded work
+    assert len(calls) == 2                              # once per derivation, not per order
+
+
+def test_hidden_identically_singular_jacobian_still_raises():
+    hidden = (x + a) ** 12 - sp.expand((x + a) ** 12)    # 0, though not written as 0
+    d_ = Root(hidden + a - b, x, (a, b)).derive()
+    assert d_.jacobian != sp.zeros(1, 1)
+    with pytest.raises(DerivationError, match="singular for every value"):
+        d_.derivative(a)
+
+
+# --------------------------------------------------------------------------- #
+# abs, sign: real symbols work, complex ones get a hint                        #
+# --------------------------------------------------------------------------- #
+
+def test_abs_of_complex_symbols_asks_for_real_symbols():
+    with pytest.raises(DerivationError, match=r"not declared real: a, x.*real=True"):
+        Root(x - sp.Abs(a * x) - 1, x).derive().derivative(a)
+    with pytest.raises(DerivationError, match=r"with respect to a .*not declared real: a\b"):
+        Root(x - sp.sign(a) * x / 3 - 1, x).derive().derivative(a)
+
+
+def test_abs_and_sign_of_real_symbols_differentiate():
+    xr, ar = sp.symbols("x a", real=True)
+    d_ = Root(xr - sp.Abs(ar * xr) - 1, xr).derive()
+    assert d_.derivative(ar) == xr * sp.sign(ar * xr) / (1 - ar * sp.sign(ar * xr))
+    second = d_.derivative(ar, 2)
+    assert not second.has(sp.DiracDelta, sp.Derivative, sp.re, sp.im)
+    assert d_.conditions == [sp.Eq(1 - ar * sp.sign(ar * xr), 0), sp.Eq(ar * xr, 0)]
+    d_ = Root(xr - sp.sign(ar) * xr / 3 - 1, xr).derive()
+    assert d_.derivative(ar) == 0 and sp.Eq(ar, 0) in d_.conditions     # flat off a = 0
 
 
 def test_single_unknown_in_a_list_gives_a_matrix():

@@ -8,7 +8,7 @@ from symimplicit.errors import ParseError, StatementError
 from symimplicit.parsing import parse, parse_expression
 from symimplicit.statements import FixedPoint, Minimize, Root
 
-x, y, a, b, c, d, p, q, r, e, E, M = sp.symbols("x y a b c d p q r e E M")
+x, y, a, b, c, d, p, q, r, e, E, M = sp.symbols("x y a b c d p q r e E M", real=True)
 
 
 # --------------------------------------------------------------------------- #
@@ -59,13 +59,13 @@ def test_explicit_params_and_user_symbols_are_reused():
 
 def test_numbers_constants_and_caret():
     assert parse_expression("0.1 + 2.5e-1") == sp.Rational(7, 20)     # exact decimals
-    assert parse_expression("pi*e + E + I") == sp.pi * e + E + sp.Symbol("I")
+    assert parse_expression("pi*e + E + I") == sp.pi * e + E + sp.Symbol("I", real=True)
     assert parse_expression("x^2^3") == x**8                     # right-associative, like **
     assert parse_expression("-x^2") == -x**2
     assert parse_expression("exp(1)") == sp.E
     assert parse_expression("atan2(y, x) + log(x, 2) + W(x) + abs(x)") == \
         sp.atan2(y, x) + sp.log(x, 2) + sp.LambertW(x) + sp.Abs(x)
-    assert parse_expression("θ*x", ) == sp.Symbol("θ") * x
+    assert parse_expression("θ*x", ) == sp.Symbol("θ", real=True) * x
 
 
 def test_long_but_reasonable_expression_is_fine():
@@ -172,6 +172,25 @@ HOSTILE = [
     ("θθ + x.y", 5, "attribute"),                  # position counts characters, not bytes
     ("x = 1\nexp(x).real", 6, "attribute"),
     ("", None, "empty"),
+    # arithmetic that used to escape as a bare exception or to hang derive()
+    ("x - loggamma(10**999)", 4, "loggamma of a number above 1000"),    # was OverflowError
+    ("x - (10**999)**10", 4, "more than 4000 digits"),                   # was ValueError
+    ("x - sin(a)**(10**5000)", 13, "more than 4000 digits"),            # was ValueError
+    ("gamma(10**100)", 0, "gamma of a number above 1000"),
+    ("exp(10**10)", 0, "exp of a number above 9000"),
+    ("cosh(-10**5)", 0, "cosh of a number above 9000"),
+    ("exp(exp(100))", 0, "exp of a number above 9000"),
+    ("10**-10**10", 0, "power too large"),
+    ("(1/3)**(10**6)", 0, "power too large"),
+    ("2**(10**400)", 0, "power too large"),
+    ("10**3000 * 10**3000", 0, "more than 4000 digits"),
+    ("(10**5*x)**1000", 0, "more than 4000 digits"),
+    ("x**(10**100)", 0, "power too large: exponent 1000000000"),
+    ("x**2 - (x+a)**1000000", 7, "at most 1000"),                     # hung derive()
+    ("x**2 - (x+a)**3000", 7, "non-numeric base a + x"),
+    ("x - (x+a+b+c)**-1001", 4, "power too large"),
+    ("((x+a)**1000)**1000", 0, "exponent above 1000"),                # SymPy merges powers
+    ("x - (x+a)**1000 * (x+a)**1000", 4, "exponent above 1000"),
 ]
 
 
@@ -203,3 +222,77 @@ def test_error_shows_a_caret():
     with pytest.raises(ParseError) as info:
         parse_expression("x + y.z")
     assert "\n    x + y.z\n        ^" in str(info.value)
+
+
+# --------------------------------------------------------------------------- #
+# sizes, arithmetic failures, real symbols                                     #
+# --------------------------------------------------------------------------- #
+
+def test_size_limits_are_documented_and_printable():
+    from symimplicit import parsing
+    assert parsing.MAX_RESULT_DIGITS <= 4000 < 4300      # Python's int -> str limit
+    assert parsing.MAX_SYMBOLIC_EXPONENT == 1000
+    big = parse_expression("10**3999")                   # the largest allowed number prints
+    assert len(str(big)) == 4000
+    assert parse_expression("(x + a)**1000") == (x + a) ** 1000
+    assert parse_expression("(x + a)**-1000") == (x + a) ** -1000
+    assert parse_expression("x**1000 * y**1000") == x**1000 * y**1000   # each at most 1000
+    assert parse_expression("gamma(1000) + loggamma(1000)") == sp.gamma(1000) + sp.loggamma(1000)
+    assert parse_expression("exp(-9000) + exp(1e-10) + log(6.02e23)") == \
+        sp.exp(-9000) + sp.exp(sp.Rational(1, 10**10)) + sp.log(sp.Integer(602) * 10**21)
+    with pytest.raises(ParseError, match="at most 1000") as info:
+        parse_expression("x + (x + a)**1001")
+    assert info.value.position == 4
+
+
+def test_arithmetic_failures_become_parse_errors_with_a_position(monkeypatch):
+    from symimplicit import parsing
+
+    def overflowing(arg):
+        raise OverflowError("Python int too large to convert to C unsigned long")
+
+    def refusing(arg):
+        raise ValueError("Exceeds the limit (4300 digits) for integer string conversion")
+
+    for fn, kind in ((overflowing, "OverflowError"), (refusing, "ValueError")):
+        monkeypatch.setitem(parsing.FUNCTIONS, "sin", (fn, (1,)))
+        with pytest.raises(ParseError, match=f"cannot build this expression \\({kind}") as info:
+            parse("x - 2*sin(a)", unknown="x")
+        assert info.value.position == 6                  # the call, not the whole text
+
+
+def test_derive_after_parse_never_expands_a_big_power():
+    # used to hang in sp.expand(det): (x+a)**1000000 now fails parse, (x+a)**1000 derives
+    start = time.perf_counter()
+    d_ = parse("x**2 - (x+a)**1000", unknown="x").derive()
+    first = d_.derivative("a")                           # by name
+    assert first == d_.derivative(a)
+    assert not first.has(sp.Derivative)
+    assert d_.derivative("a", 2).has(x + a)
+    # a loose guard against unbounded work, not a speed target (it takes ~0.1 s)
+    assert time.perf_counter() - start < 20
+
+
+def test_symbols_from_text_are_real():
+    st = parse("x - abs(a*x) - 1", unknown="x")
+    assert all(s.is_real for s in st.residual.free_symbols)
+    assert st.unknowns == (x,) and st.params == (a,)     # the real symbols of the module
+    assert parse_expression("e + E + I + θ").free_symbols == \
+        {e, E, sp.Symbol("I", real=True), sp.Symbol("θ", real=True)}
+    d_ = st.derive()
+    first = d_.derivative("a")
+    assert not first.has(sp.re, sp.im, sp.Derivative)    # abs' = sign for real symbols
+    assert first.subs({x: 2, a: sp.Rational(1, 2)}) == 4   # x = 1/(1 - a), x_a = x**2
+    second = d_.derivative("a", 2)                       # sign' = DiracDelta: 0 off the kink
+    assert not second.has(sp.DiracDelta)
+    assert sp.Eq(a * x, 0) in d_.conditions              # ... and the kink is a condition
+
+
+def test_given_symbols_keep_their_assumptions_and_names_resolve():
+    plain_x, plain_a = sp.symbols("x a")                 # not real
+    st = parse("x - cos(a*x)", unknown=plain_x, params=[plain_a])
+    assert st.unknowns == (plain_x,) and st.params == (plain_a,)
+    st = parse("x - cos(a*x)", unknown="x", params=["a"])
+    assert st.unknowns == (x,) and st.params == (a,)
+    # names given to a statement built from parsed text find its real symbols
+    assert Root(parse_expression("x - cos(a*x)"), "x", ["a"]) == Root(x - sp.cos(a * x), x, (a,))

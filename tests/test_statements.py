@@ -1,4 +1,6 @@
 """Statements: construction, validation, residuals, identity."""
+import time
+
 import pytest
 import sympy as sp
 
@@ -46,6 +48,7 @@ def test_names_are_accepted_for_symbols():
     (lambda: Root(sp.Eq(x, x), x, ()), "truth value"),
     (lambda: Root(x - 1 / sp.Integer(0), x, ()), "infinity"),
     (lambda: FixedPoint(x, x, ()), "identity"),
+    (lambda: FixedPoint((x + a)**2 - a**2 - 2 * a * x - x**2 + x, x, (a,)), "identity"),
     (lambda: FixedPoint(sp.Eq(x, a), x, (a,)), "not an equation"),
     (lambda: Minimize(x**2 + y**2, [x, y], (), constraints=[x - 1, y - 2]), "fewer constraints"),
     (lambda: Minimize(x**2 + a * y**2, [x, y], (a,), constraints=[a - 1]), "does not involve"),
@@ -95,3 +98,21 @@ def test_equality_and_hash():
 def test_derive_is_memoised():
     p = Root(x**2 - a, x, (a,))
     assert p.derive() is p.derive()
+
+
+def test_fixed_point_identity_check_never_expands():
+    start = time.perf_counter()
+    f = (x + a + b + c) ** 1000 + x                      # expand() would never finish
+    assert FixedPoint(f, x, (a, b, c)).residual == sp.Matrix([-(x + a + b + c) ** 1000])
+    assert time.perf_counter() - start < 20              # loose guard, not a speed target
+
+
+def test_names_find_the_symbols_of_the_expression_whatever_their_assumptions():
+    xr, ar = sp.symbols("x a", real=True)                # what parse() makes
+    r = Root(xr - sp.cos(ar * xr), "x", ["a"])
+    assert r.unknowns == (xr,) and r.params == (ar,)
+    m = Minimize((xr - ar) ** 2, "x", constraints=())
+    assert m.unknowns == (xr,) and m.params == (ar,)
+    # a name that occurs with two different assumptions cannot choose: a plain Symbol
+    with pytest.raises(StatementError, match="neither unknowns"):
+        Root(x + xr - a, "x", ["a"])
