@@ -520,3 +520,16 @@ def test_zero_fixed_point_beyond_the_fold():
     """a > 1: x = 0 is a fixed point too (F_x = 1 - a ≠ 0); the start decides which one."""
     assert TANH_FP.primitive(x0=0.0).solve(2.0) == 0.0
     assert TANH_FP.lower(backend="numpy", x0=0.0).solve(2.0) == 0.0
+
+
+def test_a_kink_from_text_lowers_and_differentiates():
+    # x = 1 + |a x|/2 with real symbols from text: for a, x > 0, x = 1/(1 - a/2),
+    # dx/da = (1/2)/(1 - a/2)²  (the noise scale of sign(a x) must not block lowering)
+    from symimplicit import parse
+
+    layer = parse("x - abs(a*x)/2 - 1", unknown="x").primitive(x0=1.0)
+    A = Scalar(0.5)
+    X = layer(A)
+    backward(X)
+    assert X.value == pytest.approx(1 / (1 - 0.25), rel=1e-15)
+    assert A.grad == pytest.approx(0.5 / (1 - 0.25) ** 2, rel=1e-15)

@@ -93,6 +93,8 @@ def _scale_uncached(e, memo):
                 d = e.fdiff(k)                                       # ∂g/∂uₖ at the arguments
             except Exception:                                        # no derivative: unit gain
                 d = sp.S.One
+            if d.has(sp.Derivative, sp.Subs, sp.DiracDelta):         # sign, Heaviside...: unit gain
+                d = sp.S.One
             out += _abs(d) * nu
         return out
     return _abs(e)                                                 # anything else: its own ulp
