@@ -73,6 +73,7 @@ class ImplicitLayer(Function):
                  bracket=None, warm_start=True, name=None):
         self.statement = statement
         self.compiled = c = compile_statement(statement)
+        self._n_params = c.p
         self._who = who = name or f"{type(statement).__name__}.primitive()"
         self.method = check_method(method or ("linear" if c.affine else "newton"), SOLVERS, who)
         self.tol, self.max_iter = check_tol(tol, who), check_max_iter(max_iter, who)
@@ -126,7 +127,7 @@ class ImplicitLayer(Function):
 
     # -- the call ------------------------------------------------------------- #
     def __call__(self, *params, **kwargs):
-        if len(params) != self.compiled.p:
+        if len(params) != self._n_params:
             raise ArgumentError(f"{self.name} takes the {self.compiled.p} parameter(s) "
                                 f"{self.compiled.params} in order, got {len(params)}")
         if kwargs:                                                   # (an empty **kwargs costs)

@@ -198,18 +198,20 @@ class Function:
         return f"{self.name}({','.join(parts)})"
 
     def __call__(self, *args, **kwargs):
-        on_tape = False
+        on_tape = numbers = False
         values = []
         for a in args:
             if isinstance(a, Scalar):
                 on_tape = True
                 values.append(a.value)
             else:
+                numbers = True
                 values.append(a)
         if not on_tape:
             out = self.forward(*args, **kwargs)  # floats in, float out: nothing recorded
             return out.value if out.__class__ is Saved else out
-        parents = tuple([a if isinstance(a, Scalar) else Scalar(a) for a in args])
+        # the parents: the arguments, with plain numbers as constant nodes
+        parents = tuple([a if isinstance(a, Scalar) else Scalar(a) for a in args]) if numbers else args
         out = self.forward(*values, **kwargs) if kwargs else self.forward(*values)
         if self.n_outputs == 1:
             if out.__class__ is not Saved:
