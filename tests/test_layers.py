@@ -533,3 +533,15 @@ def test_a_kink_from_text_lowers_and_differentiates():
     backward(X)
     assert X.value == pytest.approx(1 / (1 - 0.25), rel=1e-15)
     assert A.grad == pytest.approx(0.5 / (1 - 0.25) ** 2, rel=1e-15)
+
+
+def test_newton_closing_in_linearly_on_a_triple_root_is_singular():
+    # x³ = a at a = 0: Newton shrinks by 2/3 a step and never meets the tolerance;
+    # the root is triple, ∂F/∂x = 3x² = 0 there, and dx/da = 1/(3x²) does not exist
+    from symimplicit.errors import SingularJacobianError
+
+    x, a = sp.symbols("x a")
+    layer = Root(x**3 - a, x, (a,)).primitive(x0=1.0)
+    with pytest.raises(SingularJacobianError, match="multiple root"):
+        layer.solve(0.0)
+    assert layer.solve(8.0) == pytest.approx(2.0, rel=1e-15)   # a simple root is fine

@@ -178,6 +178,10 @@ class ScalarNewton(_Solver):
             x, F, dF, N = step
         if F == 0.0:
             return Solution(x, self.max_iter, 0.0, dF, _linear(steps))
+        if _linear(steps) and steps[-1] <= 1e-6 * steps[0]:
+            # still closing in, by a constant factor: a multiple root, where F_x → 0 (the
+            # caller's singular check reports it; more iterations would not make it simple)
+            return Solution(x, self.max_iter, abs(F), dF, True)
         raise self._fail(f"no convergence to tol={tol:.3g}", x, theta, self.max_iter, abs(F))
 
     def _backtrack(self, x, dx, size, theta):
