@@ -73,16 +73,17 @@ def run_program(program, inputs):
     return tape_vals, sym_vals
 
 
+programs = st.lists(step, min_size=1, max_size=8)
+points = st.tuples(*[st.floats(0.3, 2.0) for _ in VARIABLES])
+
+
 def reference_gradient(expr, point):
     subs = {s: sp.Float(repr(x), 40) for s, x in zip(VARIABLES, point)}
     return [complex(sp.diff(expr, s).evalf(30, subs=subs)) for s in VARIABLES]
 
 
 @settings(max_examples=300, deadline=None)
-@given(
-    program=st.lists(step, min_size=1, max_size=8),
-    point=st.tuples(*[st.floats(0.3, 2.0) for _ in VARIABLES]),
-)
+@given(program=programs, point=points)
 def test_tape_gradient_equals_sympy_diff(program, point):
     tape_vals, sym_vals = run_program(program, point)
     out, expr = tape_vals[-1], sym_vals[-1]
@@ -99,10 +100,7 @@ def test_tape_gradient_equals_sympy_diff(program, point):
 
 
 @settings(max_examples=150, deadline=None)
-@given(
-    program=st.lists(step, min_size=1, max_size=8),
-    point=st.tuples(*[st.floats(0.3, 2.0) for _ in VARIABLES]),
-)
+@given(program=programs, point=points)
 def test_lift_to_sympy_and_lower_back_round_trip(program, point):
     tape_vals, sym_vals = run_program(program, point)
     leaves, out = tape_vals[:3], tape_vals[-1]

@@ -219,7 +219,7 @@ def _latex_sci(x: float) -> str:
     return f"{x / 10 ** exp:.1f} \\times 10^{{{exp}}}"
 
 
-def latex_name(unknown: sp.Symbol, param: sp.Symbol | None = None) -> str:
+def derivative_latex(unknown: sp.Symbol, param: sp.Symbol | None = None) -> str:
     """∂x/∂a in LaTeX (x itself when ``param`` is None)."""
     if param is None:
         return sp.latex(unknown)

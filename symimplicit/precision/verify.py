@@ -29,7 +29,7 @@ import mpmath
 from symimplicit.errors import NonFiniteError, StatementError, SymimplicitError
 from symimplicit.precision.mpsolve import backend, problem_of
 from symimplicit.precision.reference import digits_from_error, error_rows, reference
-from symimplicit.precision.report import Row, VerifyReport, default_tol, latex_name
+from symimplicit.precision.report import Row, VerifyReport, default_tol, derivative_latex
 from symimplicit.tape import Scalar, backward, reset_grad
 
 __all__ = ["verify", "parameter_names", "parameter_values", "run_float64", "gradient_rows"]
@@ -221,10 +221,10 @@ def _rows(statement, x64, g64, ref) -> list[Row]:
                    digits=digits_from_error(err, ref.dps), ulps=ulps, kappa=ref.kappa,
                    latex=latex)
 
-    rows = [row(str(x), "solution", x64[i], ref.solution[i], sol_err[i], latex_name(x))
+    rows = [row(str(x), "solution", x64[i], ref.solution[i], sol_err[i], derivative_latex(x))
             for i, x in enumerate(statement.unknowns)]
     rows += [row(f"∂{x}/∂{p}", "gradient", g64[i][j], ref.gradient[i][j], grad_err[i][j],
-                 latex_name(x, p))
+                 derivative_latex(x, p))
              for i, x in enumerate(statement.unknowns) for j, p in enumerate(statement.params)]
     return rows
 
