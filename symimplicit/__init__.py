@@ -32,6 +32,7 @@ _EXPORTS = {
     "DomainError": "symimplicit.errors",
     "NonFiniteError": "symimplicit.errors",
     "NotAMinimumError": "symimplicit.errors",
+    "NonDifferentiableError": "symimplicit.errors",
     "GradientMismatchError": "symimplicit.errors",
     "MissingDependencyError": "symimplicit.errors",
 }

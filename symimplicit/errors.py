@@ -18,6 +18,7 @@ __all__ = [
     "DomainError",
     "NonFiniteError",
     "NotAMinimumError",
+    "NonDifferentiableError",
     "GradientMismatchError",
     "MissingDependencyError",
 ]
@@ -101,6 +102,20 @@ class NotAMinimumError(SymimplicitError, ArithmeticError):
     """A stationary point that is a maximum or saddle, not a minimum."""
 
     def __init__(self, message: str, *, point: dict | None = None):
+        self.point = point
+        super().__init__(message)
+
+
+class NonDifferentiableError(SymimplicitError, ArithmeticError):
+    """The solution sits on a kink (abs, Max, Min, sign, Heaviside, Piecewise; a weakly
+    active constraint): the derivative does not exist there.
+
+    ``kink`` is the SymPy expression g whose zero the solution sits on (or the
+    constraint), ``point`` the parameter values and solution.
+    """
+
+    def __init__(self, message: str, *, kink=None, point: dict | None = None):
+        self.kink = kink
         self.point = point
         super().__init__(message)
 
