@@ -63,6 +63,8 @@ TWINS: dict[str, Callable] = {
 
 _missing = set(ops.ELEMENTARY) - set(TWINS)
 assert not _missing, f"elementary primitives without a SymPy twin: {_missing}"
+_missing = set(ops.ELEMENTARY) ^ set(ops.PARTIALS)
+assert not _missing, f"elementary primitives without (or extra) tape partials: {_missing}"
 
 
 def twin(name: str) -> Callable:

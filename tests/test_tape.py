@@ -101,9 +101,14 @@ def test_constants_get_no_special_treatment_but_do_not_leak():
     assert x.grad == pytest.approx(3 - 0.25 + 4 * math.log(2), rel=1e-15)
 
 
-def test_comparisons_are_by_value_and_float_works():
+def test_ordering_is_by_value_equality_and_hash_by_identity():
     x = Scalar(0.5)
-    assert x < 1 and x > 0.25 and x <= Scalar(0.5) and x == 0.5 and x != 0.6
+    assert x < 1 and x > 0.25 and x <= Scalar(0.5) and x >= 0.5 and not x < 0.5
+    # a node is not its value: equality and hashing are by identity, consistently
+    y = Scalar(0.5)
+    assert x == x and x != y and not (x == 0.5) and x.value == 0.5
+    assert x not in [y] and len({x, y}) == 2 and {x: 1, y: 2}[x] == 1
+    assert hash(x) == hash(x) and hash(x) != hash(y)
     assert float(x) == 0.5
     assert Abs(Scalar(-3.0)) > 2.9
 

@@ -50,7 +50,7 @@ class ExplicitPrimitive(Function):
         hint = f"{name} is evaluated in float64 by the math module (the only backend of a tape primitive)"
         self._value = lambdify_many([expr], args, "math", hint=hint)
         self._joint = lambdify_many([expr, *self.partials], args, "math", hint=hint)
-        super().__init__(name, self._forward, vjp=_explicit_vjp)
+        super().__init__(name, self._forward, vjp=_explicit_vjp, vjp_tape=_explicit_vjp_tape)
 
     def __call__(self, *values, **kwargs):
         if len(values) != len(self.args):
@@ -101,6 +101,11 @@ def _explicit_vjp(g, node):
         what = f"the derivative of {fn.name}"
         partials = fn._evaluate(fn._joint, partials, what)[1:]
     return [g * d for d in partials]                                   # ∂L/∂aᵢ = ∂L/∂f · ∂f/∂aᵢ
+
+
+def _explicit_vjp_tape(g, node):                                       # create_graph: the partials
+    from symimplicit.lower.higher import explicit_vjp_tape               # as explicit primitives
+    return explicit_vjp_tape(g, node)
 
 
 def _check_args(expr, args) -> None:

@@ -27,6 +27,7 @@ from symimplicit.errors import (ArgumentError, ConvergenceError, NonFiniteError,
                                 NotAMinimumError, SingularJacobianError, StatementError,
                                 SymimplicitError)
 from symimplicit.lower.compiled import compile_statement
+from symimplicit.lower.higher import layer_vjp_tape
 from symimplicit.lower.options import (as_floats, check_bracket, check_max_iter, check_method,
                                        check_tol, parameter_value)
 from symimplicit.lower.solvers import (FIXED_POINT_ONLY, SINGULAR_COND, SOLVERS,
@@ -88,7 +89,8 @@ class ImplicitLayer(Function):
         self._is_minimize = statement.kind == "minimize"
         super().__init__(name or f"{type(statement).__name__}Layer", self._forward,
                          vjp=self._vector_vjp if c.vector else self._scalar_vjp,
-                         n_outputs=c.n_user if c.vector else 1)
+                         n_outputs=c.n_user if c.vector else 1,
+                         vjp_tape=layer_vjp_tape(self))           # create_graph: lower/higher.py
 
     def __repr__(self):
         return f"ImplicitLayer({self.statement!r}, method={self.method!r})"

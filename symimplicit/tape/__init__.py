@@ -8,15 +8,15 @@ API-compatible with the seed notebook's engine::
 This package imports neither SymPy nor mpmath; the SymPy twin of each
 primitive lives in :mod:`symimplicit.twins`.
 """
-from symimplicit.tape.engine import Function, Saved, Scalar, backward, reset_grad, trace, value_of
+from symimplicit.tape.engine import Function, Saved, Scalar, backward, grad, reset_grad, trace, value_of
 from symimplicit.tape.ops import (
-    ELEMENTARY, Abs, Acos, Acosh, Asin, Asinh, Atan, Atanh, Cos, Cosh, Divide, Erf, Exp, Expm1,
+    ELEMENTARY, PARTIALS, Abs, Acos, Acosh, Asin, Asinh, Atan, Atanh, Cos, Cosh, Divide, Erf, Exp, Expm1,
     Log, Log1p, Minus, Mod, Neg, Plus, Pow, Primitive, Sin, Sinh, Sqrt, Sum, Tan, Tanh, Times,
 )
 
 __all__ = [
-    "Scalar", "Function", "Saved", "trace", "backward", "reset_grad", "value_of",
-    "Primitive", "ELEMENTARY",
+    "Scalar", "Function", "Saved", "trace", "backward", "grad", "reset_grad", "value_of",
+    "Primitive", "ELEMENTARY", "PARTIALS",
     "Plus", "Sum", "Minus", "Neg", "Times", "Divide", "Pow", "Mod", "Abs",
     "Cos", "Sin", "Tan", "Exp", "Log", "Sqrt", "Tanh", "Atan", "Sinh", "Cosh",
     "Log1p", "Expm1", "Asin", "Acos", "Asinh", "Acosh", "Atanh", "Erf",

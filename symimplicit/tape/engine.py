@@ -5,15 +5,22 @@ on Scalars records a new node whose ``_parents`` are the positional arguments;
 :func:`backward` walks the graph once in reverse topological order and applies
 each node's vector-Jacobian product (vjp), accumulating into ``.grad``.
 
+:func:`grad` returns the derivatives as a tuple without touching ``.grad``;
+with ``create_graph=True`` (here and in :func:`backward`) the backward pass is
+itself recorded: each node's ``vjp_tape`` (its vjp written in tape operations)
+gives cotangents that are Scalars, so derivatives of derivatives follow, to any
+order.  The first-order walk stays a separate loop on floats (its speed is the
+tape's; benchmarks/tape.py).
+
 Nothing here is recursive (a chain of a million nodes differentiates) and
 nothing is quadratic: the topological sort marks nodes with a pass number
 instead of searching lists.  The engine imports neither SymPy nor mpmath.
 """
 from __future__ import annotations
 
-from symimplicit.errors import DomainError, NonFiniteError, SymimplicitError
+from symimplicit.errors import ArgumentError, DomainError, NonFiniteError, SymimplicitError
 
-__all__ = ["Scalar", "Function", "Saved", "trace", "backward", "reset_grad", "value_of"]
+__all__ = ["Scalar", "Function", "Saved", "trace", "backward", "grad", "reset_grad", "value_of"]
 
 _NUMBER_TYPES = (int, float)
 _MATH_ERRORS = (ValueError, OverflowError, ZeroDivisionError)
@@ -89,15 +96,15 @@ class Scalar:
     def __bool__(self) -> bool:
         return bool(self.value)
 
-    def __hash__(self) -> int:  # identity: Scalars are graph nodes, not values
-        return id(self)
-
-    # -- comparisons by value (they record nothing) ---------------------------
-    def __eq__(self, other):
-        return self.value == value_of(other)
-
-    def __ne__(self, other):
-        return self.value != value_of(other)
+    # -- comparisons --------------------------------------------------------------
+    # Equality and hashing are by identity: a Scalar is a graph node, not a value
+    # (micrograd's choice), so `Scalar(1.0) in [Scalar(1.0)]` is False, two nodes of
+    # equal value are two set members or dict keys, and `x == 0.5` is False; compare
+    # `x.value == 0.5` for the number.  Ordering is by value (it records nothing): the
+    # seed writes `Abs(x - oldx) > eps`, and <, <=, >, >= have no identity meaning.
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__
 
     def __lt__(self, other):
         return self.value < value_of(other)
@@ -122,6 +129,39 @@ class _StatefulScalar(Scalar):
     @property
     def state(self):
         return self._state
+
+
+class _JointNode(_StatefulScalar):
+    """The hidden node of a k-output call: ``value`` is the tuple of outputs.
+
+    Its item nodes add their cotangents into ``_buffer`` (a list, made by the
+    first item reached in a walk); the joint comes after all its items in
+    reverse topological order, hands the buffer to its vjp once, and clears it.
+    ``_g`` is unused on a joint (one meaning per slot: ``_g`` is a node's cotangent).
+    """
+
+    __slots__ = ("_buffer",)
+
+    def __init__(self, value, parents, fn, kw, state):
+        Scalar.__init__(self, value, parents, fn, kw)
+        self._state = state
+        self._buffer = None
+
+    def _take_cotangent(self) -> tuple:
+        """The buffer as the tuple the vjp receives (zeros where no output was reached)."""
+        buf = self._buffer
+        self._buffer = None
+        return (0.0,) * len(self.value) if buf is None else tuple(buf)
+
+
+class _ItemNode(Scalar):
+    """Output ``_index`` of a k-output call; its only parent is the joint node."""
+
+    __slots__ = ("_index",)
+
+    def __init__(self, value, joint, index):
+        Scalar.__init__(self, value, (joint,), _ITEM)
+        self._index = index
 
 
 class Saved:
@@ -168,24 +208,34 @@ class Function:
     ``node.state``) and returns the cotangent of each positional argument.
     ``forward`` may return :class:`Saved` to keep state for the vjp.
 
+    ``vjp_tape(g, node)`` (optional) is the same vjp written in tape operations:
+    ``g`` and the result may be Scalars, ``node`` and ``node.parents`` are tape
+    nodes.  ``grad(..., create_graph=True)`` uses it, so derivatives of the
+    result exist; a Function without one refuses higher orders by name (the
+    seed's float partials would silently be taken as constants).
+
     Calling the Function with only plain numbers returns a plain number (or a
     tuple); with any Scalar among the positional arguments it returns a Scalar
     (or a tuple of Scalars) recorded on the tape.
     """
 
-    __slots__ = ("name", "forward", "backward", "vjp", "n_outputs", "__dict__")
+    __slots__ = ("name", "forward", "backward", "vjp", "vjp_tape", "n_outputs")
 
-    def __init__(self, name: str, forward, backward=None, *, vjp=None, n_outputs: int = 1):
+    def __init__(self, name: str, forward, backward=None, *, vjp=None, n_outputs: int = 1,
+                 vjp_tape=None):
         if not callable(forward):
             raise TypeError(f"Function {name!r}: forward must be callable, got {forward!r}")
         if (backward is None) == (vjp is None):
             raise TypeError(f"Function {name!r}: give exactly one of backward (partials) or vjp")
         if int(n_outputs) != n_outputs or n_outputs < 1:
             raise ValueError(f"Function {name!r}: n_outputs must be a positive integer")
+        if vjp_tape is not None and not callable(vjp_tape):
+            raise TypeError(f"Function {name!r}: vjp_tape must be callable, got {vjp_tape!r}")
         self.name = name
         self.forward = forward
         self.backward = backward
         self.vjp = vjp if vjp is not None else _seed_vjp(backward)
+        self.vjp_tape = vjp_tape
         self.n_outputs = int(n_outputs)
 
     def __repr__(self) -> str:
@@ -230,40 +280,64 @@ class Function:
         if len(values) != self.n_outputs:
             raise ValueError(f"{self.name}: forward returned {len(values)} values, "
                              f"expected n_outputs={self.n_outputs}")
-        joint = _StatefulScalar(values, parents, self, kw)
-        joint._state = state
-        return tuple(Scalar(v, (joint,), _ITEM, i) for i, v in enumerate(values))
+        return items_of(_JointNode(values, parents, self, kw, state))
+
+
+def items_of(joint: "_JointNode") -> tuple:
+    """Fresh item nodes of a joint (a vjp_tape may need the outputs of its own call as nodes)."""
+    return tuple([_ItemNode(v, joint, i) for i, v in enumerate(joint.value)])
+
+
+def record(fn: Function, value, parents: tuple, state=None):
+    """Put a node of ``fn`` with a known ``value`` on the tape, without calling its forward.
+
+    ``value`` is a number (one output) or a tuple (``fn.n_outputs`` outputs, returned
+    as item nodes); ``state`` is what the vjp reads as ``node.state``.  For code that
+    already has the forward's result (an implicit layer's saved solution).
+    """
+    if fn.n_outputs > 1:
+        return items_of(_JointNode(tuple(value), tuple(parents), fn, None, state))
+    node = _StatefulScalar(value, tuple(parents), fn, None)
+    node._state = state
+    return node
 
 
 # -- multiple outputs --------------------------------------------------------
-# A k-output call is one hidden "joint" node (value: the tuple) and k item
-# nodes.  Items write their cotangent into the joint's buffer; the joint comes
-# after all its items in reverse topological order and calls the vjp once.
+# A k-output call is one hidden joint node (value: the tuple) and k item nodes.
+# Items add their cotangent into the joint's buffer; the joint comes after all
+# its items in reverse topological order and calls the vjp once.
+
+def _joint_buffer(joint) -> list:
+    buf = joint._buffer
+    if buf is None:
+        buf = joint._buffer = [0.0] * len(joint.value)
+    return buf
+
 
 def _item_vjp(g, node):
-    joint = node._parents[0]
-    buf = joint._g
-    if buf.__class__ is not list:
-        buf = joint._g = [0.0] * len(joint.value)
-    buf[node._kw] += g  # the joint's cotangent, component i
+    _joint_buffer(node._parents[0])[node._index] += g  # the joint's cotangent, component i
     return _NO_COTANGENT
 
 
-def _item_call_text(node) -> str:
-    joint = node._parents[0]
-    return f"{joint._fn._call_text(joint)}[{node._kw}]"
+def _item_vjp_tape(g, node):
+    buf = _joint_buffer(node._parents[0])
+    i = node._index
+    buf[i] = _accumulate(buf[i], g)
+    return _NO_COTANGENT
 
 
-_NO_COTANGENT = ((),)  # `joint._g += ()` leaves the buffer (a list) as it is
-_ITEM = Function("Item", lambda v, i: v[i], vjp=_item_vjp)
-_ITEM._call_text = _item_call_text
+class _ItemFunction(Function):
+    """The Function of item nodes: ``joint.value[i]``, printed as the call with ``[i]``."""
+
+    __slots__ = ()
+
+    def _call_text(self, node) -> str:
+        joint = node._parents[0]
+        return f"{joint._fn._call_text(joint)}[{node._index}]"
 
 
-def _joint_cotangent(g, n_outputs):
-    """A joint node's buffer as the tuple its vjp receives."""
-    if g.__class__ is list:
-        return tuple(g)
-    return (0.0,) * n_outputs  # reached by no output (cannot happen from items)
+_NO_COTANGENT = ()  # zip() with it yields nothing: the joint's buffer already has the cotangent
+_ITEM = _ItemFunction("Item", lambda v, i: v[i], vjp=_item_vjp, vjp_tape=_item_vjp_tape)
 
 
 # -- graph walks ----------------------------------------------------------------
@@ -276,7 +350,8 @@ def _postorder(root: Scalar, leaves: bool = True) -> list:
     Iterative, linear: a node is expanded once, when first on top of the
     stack, and emitted once, when it comes back to the top.  With
     ``leaves=False`` only interior nodes are listed (the backward pass writes
-    leaf gradients directly and never needs to visit them).
+    leaf gradients directly and never needs to visit them).  Every listed
+    node's cotangent ``_g`` is set to 0.
     """
     _pass_counter[0] += 2
     expanded = _pass_counter[0]
@@ -313,29 +388,51 @@ def trace(x: Scalar) -> list:
         raise TypeError(f"trace() needs a Scalar, got {type(x).__name__}")
     order = _postorder(x)
     order.reverse()
-    return [n for n in order if not (n._fn is not None and n._fn.n_outputs > 1)] \
-        if _has_joint(order) else order
+    return [n for n in order if n.__class__ is not _JointNode] if _has_joint(order) else order
 
 
 def _has_joint(order) -> bool:
     for n in order:
-        fn = n._fn
-        if fn is not None and fn.n_outputs > 1:
+        if n.__class__ is _JointNode:
             return True
     return False
 
 
-def backward(x: Scalar, grad=1) -> None:
+def _check_output(x, who: str) -> None:
+    if not isinstance(x, Scalar):
+        raise TypeError(f"{who}() needs a Scalar, got {type(x).__name__}")
+    if x.value - x.value != 0:  # t - t is 0 for every finite t, NaN for NaN and ±inf
+        raise NonFiniteError(f"{who}() from a non-finite value: {x!r}; the forward "
+                             "arithmetic overflowed or met NaN, so no derivative exists there")
+
+
+def _domain(node, exc) -> DomainError:
+    return DomainError(f"the derivative of {node._fn._call_text(node)} does not exist "
+                       f"there: {exc}")
+
+
+def _clear_buffers(order) -> None:
+    """After a walk that raised: no joint keeps a half-filled buffer."""
+    for n in order:
+        if n.__class__ is _JointNode:
+            n._buffer = None
+
+
+def backward(x: Scalar, grad=1, *, create_graph: bool = False) -> None:
     """Accumulate d``x``/d(node) into ``node.grad`` for every node of ``x``'s graph.
 
     ``x.grad`` receives ``grad`` (1 by default).  Calling it twice adds the
-    derivatives twice, as in the seed; :func:`reset_grad` clears them.
+    derivatives twice, as in the seed; :func:`reset_grad` clears them.  With
+    ``create_graph=True`` the gradients are Scalars on the tape (see :func:`grad`).
     """
-    if not isinstance(x, Scalar):
-        raise TypeError(f"backward() needs a Scalar, got {type(x).__name__}")
-    if x.value - x.value != 0:  # t - t is 0 for every finite t, NaN for NaN and ±inf
-        raise NonFiniteError(f"backward() from a non-finite value: {x!r}; the forward "
-                             "arithmetic overflowed or met NaN, so no derivative exists there")
+    _check_output(x, "backward")
+    if create_graph:
+        order = _tape_walk(x, grad)
+        for node in order:
+            if node.__class__ is not _JointNode:
+                g = _as_node(node._g)
+                node.grad = g if node.grad is None else node.grad + g
+        return
     if not x._parents:  # a leaf: nothing to propagate
         x.grad = grad if x.grad is None else x.grad + grad
         return
@@ -345,12 +442,11 @@ def backward(x: Scalar, grad=1) -> None:
     try:
         for i in range(len(order) - 1, -1, -1):  # reverse topological order
             node = order[i]
-            g = node._g
             fn = node._fn
-            if fn.n_outputs > 1:
-                g = _joint_cotangent(g, fn.n_outputs)
-                node._g = 0
+            if node.__class__ is _JointNode:
+                g = node._take_cotangent()
             else:
+                g = node._g
                 node.grad = g if node.grad is None else node.grad + g
             # ∂L/∂parent += vjp: interior parents wait for their turn, leaves take it now
             for p, c in zip(node._parents, fn.vjp(g, node)):
@@ -361,10 +457,137 @@ def backward(x: Scalar, grad=1) -> None:
                 else:
                     p.grad += c
     except SymimplicitError:
+        _clear_buffers(order)
         raise
     except _MATH_ERRORS as exc:
-        raise DomainError(f"the derivative of {node._fn._call_text(node)} does not exist "
-                          f"there: {exc}") from exc
+        _clear_buffers(order)
+        raise _domain(node, exc) from exc
+
+
+def grad(y: Scalar, wrt, grad_output=1, *, create_graph: bool = False) -> tuple:
+    """The derivatives of ``y`` with respect to each Scalar of ``wrt``, as a tuple.
+
+    Nothing is written into ``.grad``.  A Scalar that ``y`` does not depend on
+    gets 0.0.  With ``create_graph=True`` the derivatives are Scalars recorded on
+    the tape, so ``grad`` of a derivative is a second derivative, and so on.
+
+    Parameters
+    ==========
+    y : Scalar
+        The output to differentiate.
+    wrt : Scalar or sequence of Scalars
+        The nodes (leaves or interior) to differentiate with respect to.
+    grad_output : number or Scalar
+        The cotangent of ``y`` (1 by default): the result is ``grad_output``·dy/dw.
+    create_graph : bool
+        Record the backward pass on the tape (needed for higher derivatives).
+
+    Examples
+    ========
+    >>> from symimplicit.tape import Scalar, grad
+    >>> x = Scalar(3.0)
+    >>> y = x * x * x
+    >>> (dy,) = grad(y, [x], create_graph=True)
+    >>> dy.value, grad(dy, [x])[0]          # 3x², 6x
+    (27.0, 18.0)
+
+    See Also
+    ========
+    backward : the seed-style pass into ``.grad``.
+    """
+    _check_output(y, "grad")
+    single = isinstance(wrt, Scalar)
+    nodes = (wrt,) if single else tuple(wrt)
+    for w in nodes:
+        if not isinstance(w, Scalar):
+            raise ArgumentError(f"grad(): wrt must hold Scalars, got {type(w).__name__}")
+        if w.__class__ is _JointNode:
+            raise ArgumentError("grad(): wrt holds a hidden joint node; use its outputs")
+    done = _pass_counter[0] + 3  # the mark the walk's _postorder gives a node it reaches (a
+    if create_graph:             # vjp that runs walks of its own, as the seed's do, moves the counter)
+        _tape_walk(y, grad_output)
+    else:
+        _float_walk(y, grad_output)
+    out = tuple([w._g if w._mark == done else 0.0 for w in nodes])
+    if create_graph:
+        out = tuple([_as_node(g) for g in out])
+    return out
+
+
+def _float_walk(y: Scalar, g_out) -> list:
+    """The first-order walk into ``_g`` of every node, leaves included (``.grad`` untouched)."""
+    order = _postorder(y)
+    y._g = g_out
+    node = y
+    try:
+        for i in range(len(order) - 1, -1, -1):
+            node = order[i]
+            fn = node._fn
+            if fn is None:
+                continue
+            g = node._take_cotangent() if node.__class__ is _JointNode else node._g
+            for p, c in zip(node._parents, fn.vjp(g, node)):
+                p._g += c
+    except SymimplicitError:
+        _clear_buffers(order)
+        raise
+    except _MATH_ERRORS as exc:
+        _clear_buffers(order)
+        raise _domain(node, exc) from exc
+    return order
+
+
+def _tape_walk(y: Scalar, g_out) -> list:
+    """The walk with ``create_graph``: every cotangent is built with tape operations.
+
+    Each node's ``vjp_tape`` records its chain rule as new nodes (which this walk
+    does not visit); a cotangent that stays a plain number (a constant) is kept as
+    one, so constant branches cost nothing.
+    """
+    order = _postorder(y)
+    y._g = g_out
+    node = y
+    try:
+        for i in range(len(order) - 1, -1, -1):
+            node = order[i]
+            fn = node._fn
+            if fn is None:
+                continue
+            if node.__class__ is _JointNode:
+                g = node._take_cotangent()
+            else:
+                g = node._g
+                if g.__class__ is not Scalar and g == 0:
+                    continue  # nothing reaches this node: its parents get nothing from it
+            rule = fn.vjp_tape
+            if rule is None:
+                raise SymimplicitError(
+                    f"create_graph: {fn.name} has no vjp in tape operations (vjp_tape), so its "
+                    f"derivative cannot be differentiated again; give Function(..., vjp_tape=...) "
+                    f"or build it from tape primitives (node {node!r})")
+            for p, c in zip(node._parents, rule(g, node)):
+                p._g = _accumulate(p._g, c)
+    except SymimplicitError:
+        _clear_buffers(order)
+        raise
+    except _MATH_ERRORS as exc:
+        _clear_buffers(order)
+        raise _domain(node, exc) from exc
+    return order
+
+
+def _accumulate(total, c):
+    """total + c, without a node for adding to an exact zero."""
+    if total.__class__ is not Scalar and total == 0:
+        return c
+    if c.__class__ is not Scalar and c == 0:
+        return total
+    return total + c
+
+
+def _as_node(g):
+    """A cotangent of a create_graph walk as a Scalar (a constant becomes a leaf)."""
+    return g if isinstance(g, Scalar) else Scalar(float(g))
 
 
 def reset_grad(x: Scalar) -> None:

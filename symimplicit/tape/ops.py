@@ -19,7 +19,7 @@ from symimplicit.errors import DomainError
 from symimplicit.tape.engine import Function, Scalar, _NUMBER_TYPES
 
 __all__ = [
-    "Primitive", "ELEMENTARY",
+    "Primitive", "ELEMENTARY", "PARTIALS",
     "Plus", "Sum", "Minus", "Neg", "Times", "Divide", "Pow", "Mod", "Abs",
     "Cos", "Sin", "Tan", "Exp", "Log", "Sqrt", "Tanh", "Atan", "Sinh", "Cosh",
     "Log1p", "Expm1", "Asin", "Acos", "Asinh", "Acosh", "Atanh", "Erf",
@@ -76,7 +76,7 @@ ELEMENTARY: dict[str, Primitive] = {}
 
 
 def _primitive(name, forward, vjp) -> Primitive:
-    fn = Primitive(name, forward, vjp=vjp)
+    fn = Primitive(name, forward, vjp=vjp, vjp_tape=_vjp_tape(name))
     ELEMENTARY[name] = fn
     return fn
 
@@ -84,6 +84,27 @@ def _primitive(name, forward, vjp) -> Primitive:
 def _x(node):
     """The value of a unary node's argument."""
     return node._parents[0].value
+
+
+def _vjp_tape(name):
+    """The vjp of primitive ``name`` in tape operations: g · (∂out/∂aᵢ from :data:`PARTIALS`)."""
+
+    def vjp_tape(g, node):
+        return [_scaled(g, d) for d in PARTIALS[name](node)]
+
+    return vjp_tape
+
+
+def _scaled(g, d):
+    """g·d without a node when d is the constant 0, 1 or -1."""
+    if d.__class__ is not Scalar:
+        if d == 1:
+            return g
+        if d == 0:
+            return 0
+        if d == -1:
+            return -g
+    return g * d
 
 
 # -- arithmetic -------------------------------------------------------------------
@@ -162,6 +183,78 @@ Acosh = _primitive("Acosh", math.acosh, lambda g, n: (g / math.sqrt(_x(n) ** 2 -
 Atanh = _primitive("Atanh", math.atanh, lambda g, n: (g / (1 - _x(n) ** 2),))     # d atanh x = dx/(1-x²)
 Erf = _primitive("Erf", math.erf,
                  lambda g, n: (g * 2 / math.sqrt(math.pi) * math.exp(-_x(n) ** 2),))  # d erf x = 2/√π e^{-x²} dx
+
+
+# -- the chain rules in tape operations (create_graph) -----------------------------------
+# ∂out/∂(each positional argument) as tape expressions of the node n: its argument x (or a, b),
+# its output n itself, its keyword constants; one line per primitive.  Differentiating these
+# again gives every higher order; tests/test_tape_higher.py checks each line against SymPy's
+# derivative of the primitive's twin (symimplicit.twins), and twins.py checks at import that
+# every primitive has its line here.
+
+def _a(n):
+    return n._parents[0]
+
+
+def _b(n):
+    return n._parents[1]
+
+
+def _pow_partials(n):
+    parents = n._parents
+    x = parents[0]
+    if len(parents) == 1:
+        p = n._kw["p"]
+        return (p * x ** (p - 1) if p != 1 else 1,)                    # ∂xᵖ/∂x = p xᵖ⁻¹
+    y = parents[1]
+    if x.value > 0:
+        dy = n * Log(x)                                                 # ∂xʸ/∂y = xʸ log x
+    elif x.value == 0 and y.value > 0:
+        dy = 0.0
+    else:
+        raise DomainError(f"Pow({x.value!r}, {y.value!r}): the derivative in the exponent "
+                          "needs a positive base")
+    return (y * x ** (y - 1), dy)
+
+
+def _mod_partials(n):
+    parents = n._parents
+    if len(parents) == 1:
+        return (1,)
+    return (1, -float(math.floor(parents[0].value / parents[1].value)))  # x mod y = x - y⌊x/y⌋
+
+
+PARTIALS = {
+    "Plus": lambda n: (1, 1),
+    "Sum": lambda n: (1,) * len(n._parents),
+    "Minus": lambda n: (1, -1),
+    "Neg": lambda n: (-1,),
+    "Times": lambda n: (_b(n), _a(n)),
+    "Divide": lambda n: (1 / _b(n), -n / _b(n)),
+    "Pow": _pow_partials,
+    "Mod": _mod_partials,
+    "Abs": lambda n: (float((_x(n) > 0) - (_x(n) < 0)),),             # sign x, a constant
+    "Cos": lambda n: (-Sin(_a(n)),),
+    "Sin": lambda n: (Cos(_a(n)),),
+    "Tan": lambda n: (1 + n * n,),
+    "Exp": lambda n: (n,),
+    "Log": lambda n: (1 / _a(n),),
+    "Sqrt": lambda n: (0.5 / n,),
+    "Tanh": lambda n: (1 - n * n,),
+    "Atan": lambda n: (1 / (1 + _a(n) * _a(n)),),
+    "Sinh": lambda n: (Cosh(_a(n)),),
+    "Cosh": lambda n: (Sinh(_a(n)),),
+    "Log1p": lambda n: (1 / (1 + _a(n)),),
+    "Expm1": lambda n: (n + 1,),
+    "Asin": lambda n: (1 / Sqrt(1 - _a(n) * _a(n)),),
+    "Acos": lambda n: (-1 / Sqrt(1 - _a(n) * _a(n)),),
+    "Asinh": lambda n: (1 / Sqrt(_a(n) * _a(n) + 1),),
+    "Acosh": lambda n: (1 / Sqrt(_a(n) * _a(n) - 1),),
+    "Atanh": lambda n: (1 / (1 - _a(n) * _a(n)),),
+    "Erf": lambda n: (_TWO_OVER_SQRT_PI * Exp(-(_a(n) * _a(n))),),
+}
+"""Primitive name -> (node -> the partial derivatives of its output, in tape operations)."""
+_TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 
 
 # -- operators on Scalar -------------------------------------------------------------
