@@ -228,6 +228,11 @@ class Statement:
         from symimplicit.lower.layers import make_lowered
         return make_lowered(self, **options)
 
+    def to_jax(self, **options):
+        """The solution as a JAX function with derived derivatives (see symimplicit.lower.jax)."""
+        from symimplicit.lower.jax import to_jax
+        return to_jax(self, **options)
+
     # -- identity and display ----------------------------------------------- #
     def _key(self):
         return (self.kind, self._exprs, self.unknowns, self.is_vector, self.params)

@@ -148,6 +148,9 @@ def verify(target: Any, at: Mapping, dps: int = 50, against=None, tol: float | N
     for a statement target it is also the layer's start.  (A function target's
     own ``x0`` argument goes in ``kwargs={"x0": ...}``.)
     """
+    from symimplicit.precision.jax_target import is_jax_target, verify_jax   # JAX functions
+    if is_jax_target(target):
+        return verify_jax(target, at, dps, against, tol, strict, richardson=richardson, x0=x0)
     start = time.perf_counter()
     if x0 is not None and _is_statement(target):
         options["x0"] = x0                                    # the layer starts there too
