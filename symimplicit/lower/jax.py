@@ -56,17 +56,20 @@ def require_jax():
     return jax, jnp
 
 
-def lambdify_jax(exprs, args):
+def lambdify_jax(exprs, args, *, stack: bool = True):
     """ONE function ``f(*values) -> jnp array`` of every expression (flattened), CSE shared.
 
     The arguments are renamed to ``_a0, _a1, ...`` first, so no user name can change what
-    the generated code means; constant entries are broadcast like the others.
+    the generated code means; constant entries are broadcast like the others.  With
+    ``stack=False`` the function returns the list of values as generated (no array built).
     """
     jax, jnp = require_jax()
     safe = [sp.Symbol(f"_a{i}", real=True) for i in range(len(args))]
     rename = dict(zip(args, safe))
     flat = [sp.sympify(e).xreplace(rename) for e in flatten(exprs)]
     fn = sp.lambdify(safe, flat, modules="jax", cse=True)
+    if not stack:
+        return fn
 
     def evaluate(*values):
         out = fn(*values)
@@ -89,6 +92,8 @@ class _Lowered:
         self._fjn = lambdify_jax(c.residual_exprs + c.jacobian_exprs + c.noise, args)
         self._ftheta = lambdify_jax(c.param_jacobian_exprs, args)
         self._gradient = None if c.vector else lambdify_jax(list(c.derivation.gradient()), args)
+        self.fdfn = None if c.vector else lambdify_jax(c.residual_exprs + c.jacobian_exprs + c.noise,
+                                                       args, stack=False)   # scalar: (F, F_x, N)
         self.n, self.p = n, p
 
     def fjn(self, z, theta):
@@ -159,6 +164,8 @@ def to_jax(statement, *, x0=None, tol=None, max_iter=None, x64: bool = True):
         step_tol = STEP_ULPS * eps if tol is None else tol
         tiny = jnp.finfo(dtype).tiny
         z = jnp.asarray(start, dtype=dtype)
+        if n == 1:                                          # scalar: plain division, no arrays
+            return newton_scalar(z[0], theta, eps, step_tol, tiny)[None]
         if n > k:                                           # ∇f + Jgᵀλ = 0 by least squares
             F, J, _ = low.fjn(z, theta)
             lam = jnp.linalg.lstsq(J[:k, k:], -F[:k])[0]
@@ -180,6 +187,25 @@ def to_jax(statement, *, x0=None, tol=None, max_iter=None, x64: bool = True):
         z, it, done = jax.lax.while_loop(cond, body, (z, 0, False))
         ok = done & jnp.all(jnp.isfinite(z))
         return jnp.where(ok, z, jnp.nan)
+
+    def newton_scalar(x, theta, eps, step_tol, tiny):
+        params = [theta[j] for j in range(p)]
+
+        def cond(state):
+            _, it, done = state
+            return (it < max_iter) & ~done
+
+        def body(state):
+            x, it, _ = state
+            F, dF, N = low.fdfn(x, *params)
+            step = F / dF                                   # Newton: x ← x - F/F_x
+            floor = jnp.abs(F) <= FLOOR_ULPS * eps * N
+            small = jnp.abs(step) <= step_tol * (jnp.abs(x) + tiny)
+            x_new = jnp.where(floor, x, x - step)
+            return x_new, it + 1, floor | small | ~jnp.isfinite(x_new)
+
+        x, it, done = jax.lax.while_loop(cond, body, (x, 0, False))
+        return jnp.where(done & jnp.isfinite(x), x, jnp.nan)
 
     @jax.custom_jvp
     def solution(theta):
