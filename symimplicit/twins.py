@@ -17,7 +17,8 @@ import sympy as sp
 
 from symimplicit.errors import DerivationError
 from symimplicit.tape import ops
-from symimplicit.tape.engine import Scalar, _postorder
+from symimplicit.tape.engine import Scalar
+from symimplicit.tape.walks import _postorder
 
 __all__ = ["TWINS", "twin", "to_sympy", "from_sympy"]
 

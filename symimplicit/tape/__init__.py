@@ -8,7 +8,8 @@ API-compatible with the seed notebook's engine::
 This package imports neither SymPy nor mpmath; the SymPy twin of each
 primitive lives in :mod:`symimplicit.twins`.
 """
-from symimplicit.tape.engine import Function, Saved, Scalar, backward, grad, reset_grad, trace, value_of
+from symimplicit.tape.engine import Function, Saved, Scalar, value_of
+from symimplicit.tape.walks import backward, grad, reset_grad, trace
 from symimplicit.tape.ops import (
     ELEMENTARY, PARTIALS, Abs, Acos, Acosh, Asin, Asinh, Atan, Atanh, Cos, Cosh, Divide, Erf, Exp, Expm1,
     Log, Log1p, Minus, Mod, Neg, Plus, Pow, Primitive, Sin, Sinh, Sqrt, Sum, Tan, Tanh, Times,
