@@ -245,6 +245,20 @@ def test_nodes_are_small():
     assert not hasattr(Scalar(1.0), "__dict__")
 
 
+def test_item_nodes_have_their_own_class_and_one_meaning_per_slot():
+    polar = Function("Polar", lambda r, t: (r * math.cos(t), r * math.sin(t)),
+                     vjp=lambda g, n: (0.0, 0.0), n_outputs=2)
+    u, v = polar(Scalar(2.0), Scalar(0.0))
+    joint = u.parents[0]
+    assert type(u) is type(v) and type(u) is not Scalar and not hasattr(u, "__dict__")
+    assert (u._index, v._index) == (0, 1) and u.kwargs == {} and u._kw is None
+    assert joint._buffer is None and joint.value == (2.0, 0.0)
+    assert not hasattr(Function("F", abs, lambda x: [1.0]), "__dict__")
+    assert repr(v) == "0.0 = Polar(2.0,0.0)[1]"
+    backward(u + v)
+    assert joint._buffer is None                     # the buffer is consumed by the joint
+
+
 def test_undefined_derivatives_are_domain_errors_naming_the_node():
     for make, where in [(lambda: Sqrt(Scalar(0.0)), r"Sqrt\(0\.0\)"),
                         (lambda: Scalar(0.0) ** 0.5, r"Pow\(0\.0,p=0\.5\)"),
