@@ -180,19 +180,28 @@ def grad(y: Scalar, wrt, grad_output=1, *, create_graph: bool = False) -> tuple:
         if w.__class__ is _JointNode:
             raise ArgumentError("grad(): wrt holds a hidden joint node; use its outputs")
     done = _pass_counter[0] + 3  # the mark the walk's _postorder gives a node it reaches (a
-    if create_graph:             # vjp that runs walks of its own, as the seed's do, moves the counter)
-        _tape_walk(y, grad_output)
+    for w in nodes:              # vjp that runs walks of its own, as the seed's do, moves the counter)
+        if not w._parents:       # the leaves asked for: tagged, so that the walk skips all others
+            w._mark = done
+            w._g = 0
+    if create_graph:
+        _tape_walk(y, grad_output, done)
     else:
-        _float_walk(y, grad_output)
+        _float_walk(y, grad_output, done)
     out = tuple([w._g if w._mark == done else 0.0 for w in nodes])
     if create_graph:
         out = tuple([_as_node(g) for g in out])
     return out
 
 
-def _float_walk(y: Scalar, g_out) -> list:
-    """The first-order walk into ``_g`` of every node, leaves included (``.grad`` untouched)."""
-    order = _postorder(y)
+def _float_walk(y: Scalar, g_out, tag) -> list:
+    """The first-order walk into ``_g`` (``.grad`` untouched).
+
+    Interior nodes are listed and visited; of the leaves only those tagged with the pass mark
+    ``tag`` (the ones :func:`grad` was asked for) accumulate: constant leaves are never
+    visited (a third of a typical graph).
+    """
+    order = _postorder(y, leaves=False)
     y._g = g_out
     node = y
     try:
@@ -203,7 +212,8 @@ def _float_walk(y: Scalar, g_out) -> list:
                 continue
             g = node._take_cotangent() if node.__class__ is _JointNode else node._g
             for p, c in zip(node._parents, fn.vjp(g, node)):
-                p._g += c
+                if p._parents or p._mark == tag:
+                    p._g += c
     except SymimplicitError:
         _clear_buffers(order)
         raise
@@ -213,14 +223,15 @@ def _float_walk(y: Scalar, g_out) -> list:
     return order
 
 
-def _tape_walk(y: Scalar, g_out) -> list:
+def _tape_walk(y: Scalar, g_out, tag=None) -> list:
     """The walk with ``create_graph``: every cotangent is built with tape operations.
 
     Each node's ``vjp_tape`` records its chain rule as new nodes (which this walk
     does not visit); a cotangent that stays a plain number (a constant) is kept as
-    one, so constant branches cost nothing.
+    one, so constant branches cost nothing.  With a ``tag`` only the leaves carrying
+    it accumulate (as in :func:`_float_walk`); without, every leaf is listed.
     """
-    order = _postorder(y)
+    order = _postorder(y, leaves=tag is None)
     y._g = g_out
     node = y
     try:
@@ -242,7 +253,8 @@ def _tape_walk(y: Scalar, g_out) -> list:
                     f"derivative cannot be differentiated again; give Function(..., vjp_tape=...) "
                     f"or build it from tape primitives (node {node!r})")
             for p, c in zip(node._parents, rule(g, node)):
-                p._g = _accumulate(p._g, c)
+                if tag is None or p._parents or p._mark == tag:
+                    p._g = _accumulate(p._g, c)
     except SymimplicitError:
         _clear_buffers(order)
         raise
