@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import contextmanager
 import weakref
 from typing import Any, Mapping, Sequence
 
@@ -47,7 +48,7 @@ from symimplicit.precision.report import default_tol, derivative_latex
 from symimplicit.precision.verify import (_is_statement, _reference_start, _target_and_statement,
                                           parameter_values, run_float64)
 
-__all__ = ["certify", "certify_values", "GUARD_DIGITS"]
+__all__ = ["certify", "certify_values", "attach_certificate", "certify_columns", "GUARD_DIGITS"]
 
 GUARD_DIGITS = 10
 """Digits beyond ``dps`` of the Newton point that the box is centred on."""
@@ -137,10 +138,11 @@ def certify(target: Any, at: Mapping, dps: int = 50, against=None, tol: float | 
     start = time.perf_counter()
     if x0 is not None and _is_statement(target):
         options["x0"] = x0                                    # the layer starts there too
-    fn, statement, label, call_kwargs = _target_and_statement(target, against, dict(options))
+    with _as_certify():
+        fn, statement, label, call_kwargs = _target_and_statement(target, against, dict(options))
+        values = parameter_values(statement, at)
     if kwargs:
         call_kwargs = {**call_kwargs, **kwargs}
-    values = parameter_values(statement, at)
     problem = problem_of(statement)
     try:
         x64, g64 = run_float64(fn, values, problem.n_user, call_kwargs, label)
@@ -155,6 +157,18 @@ def certify(target: Any, at: Mapping, dps: int = 50, against=None, tol: float | 
                             label=label, target_error=target_error)
     report.seconds = time.perf_counter() - start
     return report.raise_if_wrong() if strict else report
+
+
+@contextmanager
+def _as_certify():
+    """verify's target and parameter checks, their errors naming certify."""
+    try:
+        yield
+    except StatementError as exc:
+        text = str(exc)
+        if text.startswith("verify: "):
+            text = "certify: " + text[len("verify: "):]
+        raise type(exc)(text.replace("cannot verify", "cannot certify")) from None
 
 
 def certify_values(statement, values: Sequence[float], x64: Sequence[float], g64, dps: int = 50,
@@ -215,11 +229,36 @@ def _newton_point(statement, problem, values, x64, x0, label, dps, target_error)
         z0, _ = _reference_start(statement, problem, values, x64, x0, label)
         z = problem.solve(values, problem.start(z0), dps + GUARD_DIGITS, check=False)
     except SingularJacobianError as exc:
-        raise NotProved("singular", f"∂F/∂z is singular on the way to the root: {exc}") from None
+        raise NotProved("singular", "∂F/∂z is singular at the root (a fold or a double root: "
+                        f"the implicit function theorem does not apply): {exc}") from None
     except (SymimplicitError, ZeroDivisionError, ValueError) as exc:
         raise NotProved("no_convergence", f"no high-precision root to centre a box on: "
-                        f"{type(exc).__name__}: {exc}".split("\n")[0]) from None
+                        f"{type(exc).__name__}: {str(exc) or 'division by zero'}".split("\n")[0]) \
+            from None
+    _check_newton(problem, values, z, dps)
     return list(z)
+
+
+def _check_newton(problem, values, z, dps) -> None:
+    """NotProved("no_root") when one more Newton step from z is not small: Newton did not
+    reach a root from the start (there may be none near it)."""
+    with mpmath.workdps(dps + GUARD_DIGITS):
+        th = [mpmath.mpf(t) for t in values]
+        try:
+            step = problem.lu_solve(problem.J(z, th), mpmath.matrix(problem.F(z, th)), z, th)
+        except SymimplicitError as exc:
+            raise NotProved("singular", f"∂F/∂z is singular at the Newton point: {exc}") from None
+        size = max(abs(v) for v in step)
+        scale = max([abs(v) for v in z] + [mpmath.mpf(1)])
+        if not size <= scale * mpmath.mpf(10) ** -(dps // 2):
+            residual = max(abs(v) for v in problem.F(z, th))
+            raise NotProved("no_root", f"Newton's method did not reach a root from the start "
+                            f"(last point {_point_text(z)}, |F| = {mpmath.nstr(residual, 3)}, "
+                            f"next step {mpmath.nstr(size, 3)}): there may be no root near it")
+
+
+def _point_text(z) -> str:
+    return ", ".join(mpmath.nstr(v, 10) for v in z)
 
 
 def _prove(report, statement, values, z, x64, g64, requests) -> None:
@@ -313,3 +352,44 @@ def _unproved_rows(statement, x64, g64, requests) -> list:
         rows += make_rows([_derivative_name(x, S) for x in xs], "derivative", none(len(xs)),
                           none(len(xs)), [_derivative_tex(x, S) for x in xs], 15)
     return rows
+
+
+# --------------------------------------------------------------------------- #
+# hooks for verify(..., certify=True) and study(..., certify=True)              #
+# --------------------------------------------------------------------------- #
+def attach_certificate(report, statement, values, x64, g64, x0=None) -> None:
+    """``verify(..., certify=True)``: certify the values verify measured; the
+    :class:`CertifyReport` goes to ``report.certificate`` and its verdict to the notes."""
+    cert = certify_values(statement, values, x64, g64, report.dps, x0=x0, tol=report.tol,
+                          label=report.target)
+    report.certificate = cert
+    if cert.certified:
+        widths = max(r.relative_width for r in cert.rows)
+        report.notes.append(f"certified by interval arithmetic: enclosures of relative width "
+                            f"≤ {widths:.1e}; the float64 values are proved to "
+                            f"{cert.proved_digits:.1f} digits")
+    else:
+        report.notes.append(f"not certified ({cert.failure}): {cert.reason}")
+
+
+def certify_columns(statement, theta, x, g, dps: int, x0=None) -> dict:
+    """``study(..., certify=True)``: per point, the digits of the float64 implicit gradient
+    proved by interval arithmetic.  Columns ``certified`` (1/0), ``proved_error`` (the proved
+    bound of the largest relative error of the gradient; inf when not certified) and
+    ``proved_digits`` (−log10 of it, 0 when not certified)."""
+    import numpy as np
+
+    from symimplicit.precision.study import _MP_LOCK
+
+    N = len(theta)
+    certified, bound = np.zeros(N), np.full(N, np.inf)
+    for k in range(N):
+        with _MP_LOCK:
+            cert = certify_values(statement, [float(t) for t in theta[k]],
+                                  [float(v) for v in x[k]], np.asarray(g[k]).tolist(), dps, x0=x0)
+        if cert.certified:
+            certified[k] = 1
+            bound[k] = max((r.bound for r in cert.rows if r.kind == "gradient"), default=0.0)
+    with np.errstate(divide="ignore"):
+        digits = np.clip(-np.log10(bound), 0.0, dps)
+    return {"certified": certified, "proved_error": bound, "proved_digits": digits}

@@ -112,7 +112,9 @@ class CertRow:
             "unproved" if not math.isfinite(self.bound) else f"{self.bound:.2e}")
 
     def as_dict(self, dps: int) -> dict:
-        out = {"name": self.name, "kind": self.kind, "value": self.value,
+        finite = self.value is not None and math.isfinite(self.value)
+        out = {"name": self.name, "kind": self.kind, "value": self.value if finite else None,
+               "value_text": self.value_text(),
                "proved": self.proved, "proved_digits": self.digits,
                "bound": None if not math.isfinite(self.bound) else self.bound}
         if self.enclosure is not None:

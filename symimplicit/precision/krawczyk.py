@@ -109,8 +109,9 @@ def midpoint_inverse(J: list, where: str) -> list:
         Y = mpmath.inverse(M)
     except ZeroDivisionError:
         raise NotProved("singular", f"{where} is singular at the point (its midpoint matrix "
-                        "has no inverse): a double root or a fold, where the implicit "
-                        "function theorem does not apply") from None
+                        "has no inverse): a double root, a fold, or two roots closer than "
+                        "the working precision; the implicit function theorem does not apply"
+                        ) from None
     if not all(mpmath.isfinite(Y[i, j]) for i in range(n) for j in range(n)):
         raise NotProved("singular", f"{where} is singular at the point: a double root or a fold")
     return [[point(Y[i, j]) for j in range(n)] for i in range(n)]
