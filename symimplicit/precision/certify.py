@@ -247,7 +247,8 @@ def _check_newton(problem, values, z, dps) -> None:
         try:
             step = problem.lu_solve(problem.J(z, th), mpmath.matrix(problem.F(z, th)), z, th)
         except SymimplicitError as exc:
-            raise NotProved("singular", f"∂F/∂z is singular at the Newton point: {exc}") from None
+            raise NotProved("singular", "∂F/∂z is singular at the Newton point (a double root or "
+                            f"a fold): {exc}") from None
         size = max(abs(v) for v in step)
         scale = max([abs(v) for v in z] + [mpmath.mpf(1)])
         if not size <= scale * mpmath.mpf(10) ** -(dps // 2):

@@ -8,8 +8,8 @@ derivative) with enclosure 𝐪 = [lo, hi] ∋ q and float64 value v:
   relative error of v (the largest relative distance from v to the far end of the
   enclosure), rounded up; ``floor`` = √ε · the largest |t| of the quantity's row, as
   in :mod:`~symimplicit.precision.report` (float64 promises no relative accuracy for
-  a component that is noise next to its neighbours), and at least 2⁻¹⁰⁶ (ε²) when the
-  whole row vanishes (an exact zero is then proved to ~1e-32 absolutely);
+  a component that is noise next to its neighbours), and at least 2⁻¹⁰⁶ (ε²) when
+  every enclosure of the row contains 0 (an exact zero is then judged absolutely);
 * ``digits`` = −log10(bound), capped at the working digits: the digits *proved*
   correct.  Without a proof (a failed enclosure) nothing is claimed: 0 digits.
 """
@@ -85,9 +85,10 @@ class CertRow:
         return bool(lo(self.enclosure) <= self.value <= hi(self.enclosure))
 
     def contains(self, truth) -> bool:
-        """``truth`` (a number or mpf) lies in the enclosure."""
-        return self.enclosure is not None and bool(lo(self.enclosure) <= mpmath.mpf(truth)
-                                                   <= hi(self.enclosure))
+        """``truth`` (an mpf, compared exactly whatever its precision, or a float) lies in
+        the enclosure."""
+        t = truth if isinstance(truth, mpmath.mpf) else mpmath.mpf(truth)
+        return self.enclosure is not None and bool(lo(self.enclosure) <= t <= hi(self.enclosure))
 
     def ok(self, tol: float) -> bool:
         """Proved, and the float64 value (if any) proved within ``tol`` (relative)."""
@@ -118,8 +119,8 @@ class CertRow:
                "proved": self.proved, "proved_digits": self.digits,
                "bound": None if not math.isfinite(self.bound) else self.bound}
         if self.enclosure is not None:
-            out["enclosure"] = [mpmath.nstr(lo(self.enclosure), dps + 5),
-                                mpmath.nstr(hi(self.enclosure), dps + 5)]
+            out["enclosure"] = [_decimal(lo(self.enclosure), dps + 5, mpmath.floor),
+                                _decimal(hi(self.enclosure), dps + 5, mpmath.ceil)]
             out["width"] = self.width
             out["relative_width"] = (None if not math.isfinite(self.relative_width)
                                      else self.relative_width)
@@ -127,12 +128,26 @@ class CertRow:
         return out
 
 
+def _decimal(v, digits: int, rounding) -> str:
+    """``v`` as a decimal string of ``digits`` significant digits rounded by ``rounding``
+    (floor for a lower end, ceil for an upper end): the decimal enclosure stays an enclosure."""
+    if v == 0 or not mpmath.isfinite(v):
+        return mpmath.nstr(v)
+    e = int(mpmath.floor(mpmath.log10(abs(v))))
+    k = digits - 1 - e
+    with mpmath.workprec(v.context.prec + 4 * abs(k) + 64):    # v·10^k exactly
+        n = int(rounding(v * mpmath.mpf(10) ** k))
+    return f"{n}e{-k}"
+
+
 def make_rows(names: list, kind: str, values: list, enclosures: list, latex: list,
               dps: int) -> list:
     """Rows for one quantity group (a solution vector or one unknown's gradient row)."""
     with ivprec(dps + 5):
-        floor = max([ZERO_FLOOR * mag(e) for e in enclosures if e is not None]
-                    + [mpmath.mpf(ABSOLUTE_FLOOR)])
+        proved = [e for e in enclosures if e is not None]
+        floor = ZERO_FLOOR * max([mag(e) for e in proved] + [mpmath.mpf(0)])
+        if proved and all(mig(e) == 0 for e in proved):      # the whole row is proved ≈ 0
+            floor = max(floor, mpmath.mpf(ABSOLUTE_FLOOR))
     rows = []
     for name, v, e, tex in zip(names, values, enclosures, latex):
         bound = proved_bound(v, e, floor, dps)

@@ -363,6 +363,7 @@ class IntervalProgram:
         return self._n - 1
 
     def _compile(self, expr) -> int:
+        self._check_supported(expr)
         for node in sp.postorder_traversal(expr):            # children before parents
             if node in self._slot:
                 continue
@@ -374,14 +375,21 @@ class IntervalProgram:
                     raise DomainError(f"{self.where} contains the non-finite number {node}")
                 self._constants.append((self._new_slot(node), node))
                 continue
-            rule = RULES.get(node.func)
-            if rule is None:
-                raise UnsupportedFunctionError(f"{self.where}: no interval rule for the function "
-                                  f"{node.func.__name__} (in {node}); certify supports "
-                                  f"{', '.join(sorted(f.__name__ for f in RULES))}")
+            rule = RULES[node.func]                          # present: _check_supported
             args = tuple(self._slot[a] for a in node.args)
             self._code.append((rule, node, args, self._new_slot(node)))
         return self._slot[expr]
+
+    def _check_supported(self, expr) -> None:
+        """UnsupportedFunctionError naming the outermost function without a rule."""
+        for node in sp.preorder_traversal(expr):
+            if isinstance(node, sp.Symbol) or node.is_Number or node in _CONSTANTS:
+                continue
+            if node.func not in RULES:
+                raise UnsupportedFunctionError(
+                    f"{self.where}: no interval rule for the function {node.func.__name__} "
+                    f"(in {_clip(node)}); certify supports "
+                    f"{', '.join(sorted(f.__name__ for f in RULES))}")
 
     @staticmethod
     def _constant(node):

@@ -6,7 +6,8 @@ nonsingular Y ≈ (∂F/∂z(m))⁻¹,
 
     K(X) = m − Y F(m) + (I − Y ∂F/∂z(X)) (X − m)
 
-contains every zero of F in X, and K(X) ⊂ interior(X) proves that F has exactly
+contains every zero of F in X (m must lie in X: the mean-value form of F holds
+on X only), and K(X) ⊂ interior(X) proves that F has exactly
 one zero in X (Krawczyk 1969, Moore 1977).  The box is found by ε-inflation
 (Rump): start at the high-precision Newton point with a tiny radius, widen it
 while K(X) ⊄ X, then contract X ← K(X) ∩ X.  K(X) ∩ X = ∅ proves there is no zero
@@ -107,7 +108,7 @@ def midpoint_inverse(J: list, where: str) -> list:
     M = mpmath.matrix([[mid(J[i][j]) for j in range(n)] for i in range(n)])
     try:
         Y = mpmath.inverse(M)
-    except ZeroDivisionError:
+    except (ZeroDivisionError, TypeError):                   # mpmath 1.3: TypeError on a zero column
         raise NotProved("singular", f"{where} is singular at the point (its midpoint matrix "
                         "has no inverse): a double root, a fold, or two roots closer than "
                         "the working precision; the implicit function theorem does not apply"
@@ -158,7 +159,7 @@ def enclose_root(F: Callable, J: Callable, m: Sequence, radius: Sequence | None 
         K = _krawczyk(X, M, step, Y, J)
         if all(interior(k, x) for k, x in zip(K, X)):
             enclosure = Enclosure(box=list(K), uniqueness=X, inflations=inflation)
-            _contract(enclosure, M, step, Y, J)
+            _contract(enclosure, F, Y, J)
             return enclosure
         if any(intersect(k, x) is None for k, x in zip(K, X)):
             empty_seen = max(r)                               # proved: no zero in this X
@@ -181,11 +182,14 @@ def _krawczyk(X: list, M: list, step: list, Y: list, J: Callable) -> list:
     return [c - s + t for c, s, t in zip(M, step, _matvec(C, D))]
 
 
-def _contract(enclosure: Enclosure, M, step, Y, J) -> None:
-    """X ← K(X) ∩ X while the width keeps falling (K(X) still encloses the zero)."""
+def _contract(enclosure: Enclosure, F: Callable, Y, J) -> None:
+    """X ← K(X) ∩ X while the width keeps falling.  Krawczyk needs its centre in X
+    (the mean-value form holds on X only): each step re-centres on m = mid(X)."""
     X = enclosure.box
     width = max(hi(x) - lo(x) for x in X)
     for k in range(MAX_CONTRACTIONS):
+        M = [point(mid(x)) for x in X]                        # m ∈ X
+        step = _matvec(Y, F(M))
         K = _krawczyk(X, M, step, Y, J)
         cut = [intersect(a, b) for a, b in zip(K, X)]
         if any(c is None for c in cut):                       # cannot happen for a true zero
