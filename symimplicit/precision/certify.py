@@ -367,7 +367,7 @@ def attach_certificate(report, statement, values, x64, g64, x0=None) -> None:
     if cert.certified:
         widths = max(r.relative_width for r in cert.rows)
         report.notes.append(f"certified by interval arithmetic: enclosures of relative width "
-                            f"≤ {widths:.1e}; the float64 values are proved to "
+                            f"≤ {mpmath.nstr(widths, 2)}; the float64 values are proved to "
                             f"{cert.proved_digits:.1f} digits")
     else:
         report.notes.append(f"not certified ({cert.failure}): {cert.reason}")

@@ -65,17 +65,21 @@ class CertRow:
         return self.enclosure is not None
 
     @property
-    def width(self) -> float:
-        """hi − lo of the enclosure (inf when unproved)."""
-        return math.inf if self.enclosure is None else float(hi(self.enclosure) - lo(self.enclosure))
+    def width(self):
+        """hi − lo of the enclosure, an mpf (below float range at 1000 digits); inf when
+        unproved."""
+        if self.enclosure is None:
+            return mpmath.inf
+        with mpmath.workprec(self.enclosure.ctx.prec + 10):
+            return hi(self.enclosure) - lo(self.enclosure)
 
     @property
-    def relative_width(self) -> float:
-        """(hi − lo) / min |t| over the enclosure (inf when it holds 0 or is unproved)."""
+    def relative_width(self):
+        """(hi − lo) / min |t| over the enclosure, an mpf (inf when it holds 0 or is unproved)."""
         if self.enclosure is None:
-            return math.inf
+            return mpmath.inf
         m = mig(self.enclosure)
-        return math.inf if m == 0 else float((hi(self.enclosure) - lo(self.enclosure)) / m)
+        return mpmath.inf if m == 0 else self.width / m
 
     @property
     def inside(self) -> bool | None:
@@ -121,9 +125,11 @@ class CertRow:
         if self.enclosure is not None:
             out["enclosure"] = [_decimal(lo(self.enclosure), dps + 5, mpmath.floor),
                                 _decimal(hi(self.enclosure), dps + 5, mpmath.ceil)]
-            out["width"] = self.width
-            out["relative_width"] = (None if not math.isfinite(self.relative_width)
-                                     else self.relative_width)
+            rel = self.relative_width
+            out["width"] = float(self.width)
+            out["relative_width"] = float(rel) if mpmath.isfinite(rel) else None
+            out["log10_relative_width"] = (float(mpmath.log10(rel)) if mpmath.isfinite(rel)
+                                           and rel > 0 else None)   # 1000 digits: below floats
             out["inside"] = self.inside
         return out
 
