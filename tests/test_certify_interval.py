@@ -11,8 +11,8 @@ import pytest
 import sympy as sp
 
 from symimplicit.errors import DomainError
-from symimplicit.precision.interval import (IntervalProgram, UnsupportedFunctionError, hi, iv,
-                                            ivprec, lo)
+from symimplicit.precision.interval import hi, iv, ivprec, lo
+from symimplicit.precision.interval_program import IntervalProgram, UnsupportedFunctionError
 from symimplicit.precision.krawczyk import (NotProved, cholesky_proves_pd, enclose_linear,
                                             enclose_root, prove_minimum)
 

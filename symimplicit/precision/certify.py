@@ -39,8 +39,8 @@ import sympy as sp
 
 from symimplicit.errors import DomainError, SingularJacobianError, StatementError, SymimplicitError
 from symimplicit.precision.certify_report import CertifyReport, make_rows
-from symimplicit.precision.interval import (IntervalProgram, UnsupportedFunctionError, hi,
-                                            ivprec, lo, point)
+from symimplicit.precision.interval import hi, ivprec, point
+from symimplicit.precision.interval_program import IntervalProgram, UnsupportedFunctionError
 from symimplicit.precision.krawczyk import (NotProved, enclose_linear, enclose_root,
                                             midpoint_inverse, prove_minimum)
 from symimplicit.precision.mpsolve import problem_of
