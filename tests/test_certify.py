@@ -380,3 +380,25 @@ def test_bad_input_is_a_typed_error():
         certify(COS_FP, at={a: 1.0, b: 0.0}, wrt=[("q",)])
     with pytest.raises(StatementError, match="against"):
         certify(Function("F", lambda a_: a_, lambda a_: [1.0]), at={a: 1.0})
+
+
+def test_a_higher_derivative_that_cannot_be_enclosed_leaves_the_rest_proved(monkeypatch):
+    import importlib
+    certify_module = importlib.import_module("symimplicit.precision.certify")
+
+    report = certify(COS_FP, at={a: 1, b: 0})
+    progs = certify_module._programs(COS_FP)
+    real = progs.higher
+
+    def unsupported(S):
+        if len(S) == 2:
+            from symimplicit.precision.interval_program import IntervalProgram
+            return IntervalProgram([sp.gamma(x)], progs.variables, "∂²x")
+        return real(S)
+
+    monkeypatch.setattr(progs, "higher", unsupported)
+    partial = certify(COS_FP, at={a: 1, b: 0}, wrt=[(a, a)])
+    assert not partial.certified and partial.failure == "unsupported" and "gamma" in partial.reason
+    assert partial.row("x").proved and partial.row("∂x/∂a").enclosure == report.row("∂x/∂a").enclosure
+    assert not partial.row("∂^2x/∂a^2").proved
+

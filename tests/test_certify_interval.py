@@ -166,3 +166,32 @@ def test_cholesky_and_the_reduced_hessian():
         kkt = [[iv.mpf(2), iv.mpf(0), iv.mpf(1)], [iv.mpf(0), iv.mpf(-2), iv.mpf(0)],
                [iv.mpf(1), iv.mpf(0), iv.mpf(0)]]
         assert prove_minimum(kkt, 2) is None
+
+
+@pytest.mark.parametrize("fn, ref", [(sp.atan, mp.atan), (sp.asin, mp.asin), (sp.acos, mp.acos)])
+def test_inverse_trig_on_thin_intervals_near_the_ends(fn, ref):
+    """Regression: mpmath 1.3's iv.atan2 rounds its ends the wrong way (atan(0.4375) at
+    30 digits missed the truth by an ulp); the rules use mpi_atan and half-angle forms."""
+    prog = IntervalProgram([fn(x)], [x])
+    values = [0.4375, 1.0, -1.0, 1 - 2 ** -52, -1 + 2 ** -53, 0.5, -0.5, 0.0, 0.7071067811865476]
+    for v in values + [k / 97 for k in range(-97, 98)]:
+        for dps in (16, 30, 50):
+            with ivprec(dps):
+                (out,) = prog([iv.mpf(v)])
+            with mp.workprec(600):
+                assert lo(out) <= ref(mp.mpf(v)) <= hi(out), (fn, v, dps)
+
+
+def test_exp_is_enclosed_where_mpmaths_own_rounding_misses():
+    """Regression: mpmath 1.3's mpi_exp misses exp(v) by a fraction of an ulp at these
+    (value, bits); the rules widen every transcendental result by a few ulps."""
+    prog = IntervalProgram([sp.exp(x), sp.exp(-x)], [x])
+    cases = [(0.1948810634993885, 53), (-1.8374882533961845, 166), (1.7310690776924638, 266),
+             (-1.1217261640346279, 266), (2.437905493001339, 266)]
+    for v, bits in cases:
+        with ivprec(16):
+            iv.prec = bits
+            up, down = prog([iv.mpf(v)])
+        with mp.workprec(800):
+            assert lo(up) <= mp.exp(mp.mpf(v)) <= hi(up)
+            assert lo(down) <= mp.exp(-mp.mpf(v)) <= hi(down)

@@ -229,8 +229,7 @@ def _newton_point(statement, problem, values, x64, x0, label, dps, target_error)
         z0, _ = _reference_start(statement, problem, values, x64, x0, label)
         z = problem.solve(values, problem.start(z0), dps + GUARD_DIGITS, check=False)
     except SingularJacobianError as exc:
-        raise NotProved("singular", "∂F/∂z is singular at the root (a fold or a double root: "
-                        f"the implicit function theorem does not apply): {exc}") from None
+        raise NotProved("singular", f"a fold or a double root: {exc}") from None
     except (SymimplicitError, ZeroDivisionError, ValueError) as exc:
         raise NotProved("no_convergence", f"no high-precision root to centre a box on: "
                         f"{type(exc).__name__}: {str(exc) or 'division by zero'}".split("\n")[0]) \
@@ -282,8 +281,22 @@ def _prove(report, statement, values, z, x64, g64, requests) -> None:
             B = [[-v for v in row] for row in _rows(progs.J_theta(box + theta), n, p)]
             Z = enclose_linear(A, B, midpoint_inverse(A, "∂F/∂z over the box"))
             grad = [Z[i] for i in range(n_user)]
-        higher = [(S, progs.higher(S)(box + theta)) for S in requests]
+        higher = [(S, _higher(report, progs, S, box + theta)) for S in requests]
     report.rows = _proved_rows(statement, x64, g64, box[:n_user], grad, higher, report.dps)
+
+
+def _higher(report, progs, S, values) -> list:
+    """The enclosures of ∂^S x over the box; a formula that cannot be enclosed leaves its
+    rows unproved (the rest of the report stands) and says why."""
+    try:
+        return progs.higher(S)(values)
+    except (UnsupportedFunctionError, DomainError) as exc:
+        kind = "unsupported" if isinstance(exc, UnsupportedFunctionError) else "domain"
+        if report.failure is None:
+            report.failure = kind
+            report.reason = f"the derivative of order {len(S)} ({', '.join(map(str, S))}) " \
+                            f"is not enclosed: {exc}"
+        return [None] * len(progs.statement.unknowns)
 
 
 def _second_order(statement, J_box: list) -> str:
