@@ -402,3 +402,60 @@ def test_a_higher_derivative_that_cannot_be_enclosed_leaves_the_rest_proved(monk
     assert partial.row("x").proved and partial.row("∂x/∂a").enclosure == report.row("∂x/∂a").enclosure
     assert not partial.row("∂^2x/∂a^2").proved
 
+
+
+def _catalog_truth_at(name, theta, start, dps=60, step="1e-20"):
+    """Solution and gradient of a catalog problem at parameters ``theta`` (central
+    differences of ``dps``-digit solves of its hand-written residual)."""
+    problem = BY_NAME[name]
+    n_user = len(problem.statement.unknowns)
+    with mp.workdps(dps):
+        th = [mp.mpf(t) for t in theta]
+        base = _solve(problem, th, [mp.mpf(s) for s in start])
+        cols = []
+        for j, t in enumerate(th):
+            h = mp.mpf(step) * max(abs(t), 1)
+            up = _solve(problem, th[:j] + [t + h] + th[j + 1:], base)
+            down = _solve(problem, th[:j] + [t - h] + th[j + 1:], base)
+            cols.append([(u - d) / (2 * h) for u, d in zip(up, down)])
+        return base[:n_user], [[cols[j][i] for j in range(len(th))] for i in range(n_user)]
+
+
+def _assert_contains_truth(report, statement, solution, gradient):
+    sol_names, grad_names = _names(statement)
+    assert report.certified, str(report)
+    for i, n in enumerate(sol_names):
+        assert report.row(n).contains(solution[i]), (n, solution[i])
+    for i, names in enumerate(grad_names):
+        for j, n in enumerate(names):
+            row = report.row(n)                               # truth good to ~1e-38
+            with mp.workdps(80):
+                centre = (mp.mpf(row.enclosure.a) + mp.mpf(row.enclosure.b)) / 2
+                assert abs(centre - gradient[i][j]) <= row.width / 2 + mp.mpf(10) ** -35, n
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.floats(1.5, 3.0), st.floats(0.2, 0.8))
+def test_two_unknown_system_at_random_points(r_, k_):
+    problem = BY_NAME["circle_exp"]
+    report = certify(problem.statement, at={"r": r_, "k": k_}, dps=30, x0=(1.0, 1.5))
+    solution, gradient = _catalog_truth_at("circle_exp", (r_, k_), report_start(report, 2))
+    _assert_contains_truth(report, problem.statement, solution, gradient)
+
+
+@settings(max_examples=6, deadline=None)
+@given(st.floats(1.5, 3.0), st.floats(0.5, 1.5), st.floats(0.5, 2.0))
+def test_constrained_argmin_at_random_points(p_, q_, c_):
+    problem = BY_NAME["ellipse_projection"]
+    report = certify(problem.statement, at={"p": p_, "q": q_, "c": c_}, dps=30,
+                     x0=(0.9, 0.2))
+    assert "positive definite" in (report.second_order or ""), str(report)
+    solution, gradient = _catalog_truth_at("ellipse_projection", (p_, q_, c_),
+                                           report_start(report, 3))
+    _assert_contains_truth(report, problem.statement, solution, gradient)
+
+
+def report_start(report, n):
+    """The centre of the proved box (all system unknowns) as the truth solve's start."""
+    with mp.workdps(60):
+        return [(mp.mpf(b.a) + mp.mpf(b.b)) / 2 for b in report.box[:n]]
