@@ -21,6 +21,7 @@ _EXPORTS = {
     "primitive": "symimplicit.lower",
     "fuse": "symimplicit.lower",
     "verify": "symimplicit.precision",
+    "certify": "symimplicit.precision",
     "study": "symimplicit.precision",
     "SymimplicitError": "symimplicit.errors",
     "ParseError": "symimplicit.errors",

@@ -5,6 +5,7 @@
     symimplicit verify TEXT --unknown X --at a=1,b=0 [--dps 50] [--x0 V]
     symimplicit study  TEXT --unknown X --over a=0.5:1.5:101 [--at b=0] [--plot FILE.png]
                        [--csv FILE] [--workers N] [--progress]
+    symimplicit certify TEXT --unknown X --at a=1,b=0 [--dps 50] [--format json]
     symimplicit demo   (also: symimplicit with no arguments)
 
 TEXT is read from standard input when it is ``-``.  Errors (bad text, bad options,
@@ -138,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--progress", action="store_true", default=None,
                        help="show a progress bar on stderr (default: when stderr is a terminal)")
 
+    from symimplicit.cli_certify import add_parser as add_certify
+    add_certify(sub)                                         # symimplicit certify (cli_certify.py)
     sub.add_parser("demo", formatter_class=raw, help="the main job on the seed's fixed point",
                    description="The main job on the seed's fixed point.", epilog=_EPILOG["demo"])
     return parser
@@ -333,7 +336,13 @@ def _one_line(exc: Exception) -> str:
     return message
 
 
-_COMMANDS = {"derive": _derive, "verify": _verify, "study": _study, "demo": _demo}
+def _certify(args, out) -> int:
+    from symimplicit.cli_certify import run
+    return run(args, out)
+
+
+_COMMANDS = {"derive": _derive, "verify": _verify, "study": _study, "certify": _certify,
+             "demo": _demo}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

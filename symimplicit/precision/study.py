@@ -204,7 +204,8 @@ def _grid(statement, over: Mapping, at: Mapping | None) -> tuple[list[str], np.n
 # --------------------------------------------------------------------------- #
 def study(statement, over: Mapping, at: Mapping | None = None, dps: int = 30, *,
           executor: Executor | None = None, progress=None, unrolled: bool | None = None,
-          richardson: bool = False, max_unrolled: int = MAX_UNROLLED, **solver_options) -> Study:
+          richardson: bool = False, max_unrolled: int = MAX_UNROLLED, certify: bool = False,
+          **solver_options) -> Study:
     """Sweep ``over`` (parameter -> values; several give their grid) with the rest fixed ``at``.
 
     Columns of the returned :class:`Study` (one row per point): every parameter;
@@ -213,7 +214,8 @@ def study(statement, over: Mapping, at: Mapping | None = None, dps: int = 30, *,
     (fixed points, differentiating through the iteration; NaN otherwise);
     ``fd_error`` (central differences); ``implicit_digits`` and ``digits_lost``
     (log10 of implicit_error / 2⁻⁵³); ``bound`` = κ·2⁻⁵³; ``route_digits`` when
-    ``richardson=True``.  Every error is the largest relative error over the
+    ``richardson=True``; ``certified``, ``proved_error`` and ``proved_digits`` (the
+    implicit gradient's error *proved* by interval arithmetic) when ``certify=True``.  Every error is the largest relative error over the
     components, against mpmath at ``dps`` digits; it is ``inf`` where the float64
     side failed (NaN values) and NaN where the reference failed (see ``notes``).
 
@@ -242,6 +244,9 @@ def study(statement, over: Mapping, at: Mapping | None = None, dps: int = 30, *,
     if richardson:
         cols["route_digits"] = np.array([r[3] if isinstance(r, tuple) else np.nan
                                          for r in results], dtype=float)
+    if certify:                                              # proved digits next to measured ones
+        from symimplicit.precision.certify import certify_columns
+        cols.update(certify_columns(statement, theta, x, g_impl, dps, x0))
     notes = [r for r in results if isinstance(r, str)]
     return Study(cols, statement=statement, swept=swept, dps=dps, notes=notes)
 

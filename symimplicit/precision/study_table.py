@@ -11,7 +11,7 @@ from symimplicit.precision.reference import EPS
 
 __all__ = ["Study"]
 
-ERROR_COLUMNS = ("implicit_error", "unrolled_error", "fd_error", "solution_error")
+ERROR_COLUMNS = ("implicit_error", "proved_error", "unrolled_error", "fd_error", "solution_error")
 
 
 class Study:

@@ -127,7 +127,7 @@ def _target_and_statement(target, against, options: dict):
 
 def verify(target: Any, at: Mapping, dps: int = 50, against=None, tol: float | None = None,
            strict: bool = False, *, richardson: bool = True, kwargs: Mapping | None = None,
-           x0=None, **options) -> VerifyReport:
+           x0=None, certify: bool = False, **options) -> VerifyReport:
     """Judge a float64 implicit solution and its gradient against mpmath at ``dps`` digits.
 
     ``target``: a statement, a layer from ``statement.primitive()``, or any tape
@@ -147,6 +147,8 @@ def verify(target: Any, at: Mapping, dps: int = 50, against=None, tol: float | N
     the target's own solution, so the report judges the root the target found);
     for a statement target it is also the layer's start.  (A function target's
     own ``x0`` argument goes in ``kwargs={"x0": ...}``.)
+    ``certify``: also prove enclosures of the same values by interval arithmetic
+    (``report.certificate``, a CertifyReport; see :func:`~symimplicit.precision.certify`).
     """
     from symimplicit.precision.jax_target import is_jax_target, verify_jax   # JAX functions
     if is_jax_target(target):
@@ -172,6 +174,9 @@ def verify(target: Any, at: Mapping, dps: int = 50, against=None, tol: float | N
         report.notes.append("the target's solution is not the root reached from x0 (another "
                             "branch, or no convergence); the gradient rows are judged at the "
                             "root reached from x0")
+    if certify:                                              # interval proof of the same values
+        from symimplicit.precision.certify import attach_certificate
+        attach_certificate(report, statement, values, x64, g64, x0=x0)
     return report.raise_if_wrong() if strict else report
 
 
