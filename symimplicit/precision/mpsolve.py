@@ -33,6 +33,7 @@ import sympy as sp
 
 from symimplicit.errors import ConvergenceError, DomainError, SingularJacobianError, StatementError
 from symimplicit.lower.codegen import lambdify_many
+from symimplicit.precision.rounding import rounding_scales
 
 __all__ = ["MpProblem", "problem_of", "backend"]
 
@@ -182,7 +183,8 @@ class MpProblem:
         ``theta`` and ``z0`` may be floats (converted exactly) or mpf.  Returns
         a tuple of mpf (all system unknowns).  With ``check``, raises
         ConvergenceError unless the final Newton step is below 10^-``digits``
-        (default dps - 3) relative to max|z| (absolute when z = 0).  Rounding
+        (default dps - 3) relative to max(|z|, 10^-digits·max(|z0|, 1)): relative, with
+        an absolute floor for a zero root.  Rounding
         makes that step ~κ·10^-dps, so ask for ``digits`` ≤ dps - log10 κ.
         """
         with mpmath.workdps(dps):
@@ -206,14 +208,31 @@ class MpProblem:
             z = self._real(z, "the solution", start, th)
             step = self.lu_solve(self.J(z, th), mpmath.matrix(self.F(z, th)), z, th)  # δz = J⁻¹F
             size = max(abs(s) for s in step)
-            scale = max(abs(v) for v in z) or mpmath.mpf(1)
             digits = dps - 3 if digits is None else digits
+            # relative to max|z|, with an absolute floor 10^-digits·max(|z0|, 1) for a zero root
+            # (Newton from x0 ≠ 0 towards z = 0 never passes a purely relative test)
+            floor = mpmath.mpf(10) ** -digits * max([abs(v) for v in start] + [mpmath.mpf(1)])
+            scale = max([abs(v) for v in z] + [floor])
             if check and not size <= scale * mpmath.mpf(10) ** -digits:
                 raise ConvergenceError(
                     f"mpmath Newton did not converge to {digits} digits from "
                     f"{self._point(start, th)}: last step {mpmath.nstr(size, 3)}",
                     iterations=max_steps, residual=float(size), point=self._point(z, th))
             return tuple(v - s for v, s in zip(z, step))                    # one more step
+
+    # -- rounding ---------------------------------------------------------------- #
+    def rounding_bounds(self, z, theta) -> tuple:
+        """(F̄, Ā, B̄): the float64 rounding bounds, in units of u = 2⁻⁵³, of F, ∂F/∂z and
+        ∂F/∂θ evaluated at (z, θ) (lists / mpmath matrices of mpf; see
+        :mod:`symimplicit.precision.rounding`: z are rounded float64 results, θ exact)."""
+        values = dict(zip(self.unknowns + self.params, list(z) + list(theta)))
+        exprs = list(self.residual) + list(self.jacobian) + list(self.param_jacobian)
+        flat = rounding_scales(exprs, values, self.unknowns)
+        n, p = self.n, self.p
+        F, A, B = flat[:n], flat[n:n + n * n], flat[n + n * n:]
+        A = mpmath.matrix([A[i * n:(i + 1) * n] for i in range(n)])
+        B = mpmath.matrix([B[i * p:(i + 1) * p] for i in range(n)]) if p else mpmath.matrix(n, 0)
+        return F, A, B
 
     # -- κ -------------------------------------------------------------------------- #
     def kappa(self, z, theta) -> mpmath.mpf:

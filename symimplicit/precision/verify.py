@@ -28,8 +28,9 @@ import mpmath
 
 from symimplicit.errors import NonFiniteError, StatementError, SymimplicitError
 from symimplicit.precision.mpsolve import backend, problem_of
-from symimplicit.precision.reference import digits_from_error, error_rows, reference
-from symimplicit.precision.report import Row, VerifyReport, default_tol, derivative_latex
+from symimplicit.precision.judge import judge
+from symimplicit.precision.reference import digits_from_error, reference
+from symimplicit.precision.report import Row, VerifyReport, derivative_latex
 from symimplicit.tape import Scalar, backward, reset_grad
 
 __all__ = ["verify", "parameter_names", "parameter_values", "run_float64", "gradient_rows"]
@@ -162,9 +163,10 @@ def verify(target: Any, at: Mapping, dps: int = 50, against=None, tol: float | N
     rows = _rows(statement, x64, g64, ref)
     report = VerifyReport(
         target=label, statement=statement, at=dict(zip((p.name for p in statement.params), values)),
-        dps=dps, tol=default_tol(ref.kappa) if tol is None else float(tol), kappa=ref.kappa,
+        dps=dps, tol=None if tol is None else float(tol), kappa=ref.kappa,
         rows=rows, route_digits=ref.route_digits, backend=backend(),
         seconds=time.perf_counter() - start, start=origin)
+    report.notes.extend(ref.notes or [])
     if x0 is not None and any(not r.ok(report.tol) for r in rows if r.kind == "solution"):
         report.notes.append("the target's solution is not the root reached from x0 (another "
                             "branch, or no convergence); the gradient rows are judged at the "
@@ -210,21 +212,19 @@ def _values_text(values) -> str:
 
 def _rows(statement, x64, g64, ref) -> list[Row]:
     """The solution rows, then ∂xᵢ/∂θⱼ row by row; every error at the reference precision."""
-    sol_err = error_rows([x64], [list(ref.solution)], ref.work_dps)[0]
-    grad_err = error_rows(g64, ref.gradient, ref.work_dps)
+    sol_bounds = list(ref.solution_bound) or [0.0] * len(x64)
+    grad_bounds = ref.gradient_bound or [[0.0] * len(r) for r in ref.gradient]
 
-    def row(name, kind, value, r, err, latex) -> Row:
-        with mpmath.workdps(ref.work_dps):
-            ulps = (abs(float(mpmath.mpf(value) - r)) / math.ulp(float(r))
-                    if math.isfinite(value) else math.inf)
-        return Row(name=name, kind=kind, value=value, reference=r, rel_error=err,
-                   digits=digits_from_error(err, ref.dps), ulps=ulps, kappa=ref.kappa,
-                   latex=latex)
+    def row(name, kind, value, r, bound, latex) -> Row:
+        judged = judge(value, r, bound, ref.work_dps)
+        return Row(name=name, kind=kind, value=value, reference=r, rel_error=judged.rel_error,
+                   digits=digits_from_error(judged.rel_error, ref.dps), ulps=judged.ulps,
+                   kappa=ref.kappa, latex=latex, bound=bound, absolute=judged.absolute,
+                   tol=judged.tol)
 
-    rows = [row(str(x), "solution", x64[i], ref.solution[i], sol_err[i], derivative_latex(x))
+    rows = [row(str(x), "solution", x64[i], ref.solution[i], sol_bounds[i], derivative_latex(x))
             for i, x in enumerate(statement.unknowns)]
-    rows += [row(f"∂{x}/∂{p}", "gradient", g64[i][j], ref.gradient[i][j], grad_err[i][j],
+    rows += [row(f"∂{x}/∂{p}", "gradient", g64[i][j], ref.gradient[i][j], grad_bounds[i][j],
                  derivative_latex(x, p))
              for i, x in enumerate(statement.unknowns) for j, p in enumerate(statement.params)]
     return rows
-
