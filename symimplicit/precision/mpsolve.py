@@ -31,9 +31,11 @@ from typing import Sequence
 import mpmath
 import sympy as sp
 
-from symimplicit.errors import ConvergenceError, DomainError, SingularJacobianError, StatementError
+from symimplicit.errors import (ConvergenceError, DomainError, NonDifferentiableError,
+                                SingularJacobianError, StatementError)
+from symimplicit.kinks import kinks
 from symimplicit.lower.codegen import lambdify_many
-from symimplicit.precision.rounding import rounding_scales
+from symimplicit.precision.rounding import rounding_scale, rounding_scales
 
 __all__ = ["MpProblem", "problem_of", "backend"]
 
@@ -54,7 +56,7 @@ class MpProblem:
     """
 
     def __init__(self, kind: str, unknowns, n_user: int, params, residual: sp.Matrix,
-                 jacobian: sp.Matrix, param_jacobian: sp.Matrix, names=None):
+                 jacobian: sp.Matrix, param_jacobian: sp.Matrix, names=None, kinks=()):
         self.kind = kind
         self.unknowns = tuple(unknowns)
         self.n_user = int(n_user)
@@ -63,13 +65,15 @@ class MpProblem:
         self.jacobian = sp.ImmutableMatrix(jacobian)
         self.param_jacobian = sp.ImmutableMatrix(param_jacobian)
         self.names = names or tuple(str(z) for z in self.unknowns[: self.n_user])
+        self.kinks = tuple(kinks)                 # g with F not differentiable where g = 0
         self._compiled = None
 
     @classmethod
     def from_statement(cls, statement) -> "MpProblem":
         d = statement.derive()
         return cls(statement.kind, statement.system_unknowns, len(statement.unknowns),
-                   statement.params, statement.residual, d.jacobian, d.param_jacobian)
+                   statement.params, statement.residual, d.jacobian, d.param_jacobian,
+                   kinks=kinks(statement.residual))
 
     # -- pickling: SymPy objects travel, compiled code is rebuilt ---------------- #
     def __getstate__(self):
@@ -219,6 +223,22 @@ class MpProblem:
                     f"{self._point(start, th)}: last step {mpmath.nstr(size, 3)}",
                     iterations=max_steps, residual=float(size), point=self._point(z, th))
             return tuple(v - s for v, s in zip(z, step))                    # one more step
+
+    # -- kinks --------------------------------------------------------------------- #
+    def check_kinks(self, z, theta, factor: float = 64) -> None:
+        """Raise NonDifferentiableError when (z, θ) sits on a kink g = 0 within float64
+        rounding: |g| ≤ factor·u·ḡ (ḡ its rounding bound, :mod:`rounding`), or g = 0."""
+        if not self.kinks:
+            return
+        values = dict(zip(self.unknowns + self.params, list(z) + list(theta)))
+        for g in self.kinks:
+            value, bound = rounding_scale(g, values, self.unknowns)
+            if abs(value) <= factor * 2.0 ** -53 * bound or value == 0:
+                point = self._point(z, theta)
+                raise NonDifferentiableError(
+                    f"the solution sits on the kink {g} = 0 ({g} = {mpmath.nstr(value, 3)}, "
+                    f"within float64 rounding) at {point}: the derivative does not exist "
+                    "there (the one-sided derivatives differ)", kink=g, point=point)
 
     # -- rounding ---------------------------------------------------------------- #
     def rounding_bounds(self, z, theta) -> tuple:

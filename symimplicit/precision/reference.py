@@ -257,6 +257,7 @@ def reference(problem: MpProblem, theta: Sequence, z0: Sequence, dps: int,
     work = dps + GUARD_DIGITS
     z = problem.solve(theta, z0, work, check=False)
     with mpmath.workdps(work):
+        problem.check_kinks(z, [mpmath.mpf(t) for t in theta])   # no derivative on a kink
         sol_bound, grad_bound, kappa = error_bounds(problem, z, [mpmath.mpf(t) for t in theta])
     extra = max(0, math.ceil(math.log10(kappa))) if math.isfinite(kappa) and kappa > 0 else 0
     work += extra                                             # ill-conditioned: carry log10 κ more

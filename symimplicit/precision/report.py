@@ -108,22 +108,22 @@ class VerifyReport:
     seconds: float = 0.0
     notes: list = field(default_factory=list)
     start: str = ""
+    constant_digits: int | None = None
 
     # -- the verdict ----------------------------------------------------------------- #
     @property
     def suspect(self) -> bool:
-        """The two reference routes disagree: the derivation is suspect."""
-        return self.route_digits is not None and self.route_digits < self.dps - ROUTE_SLACK
+        """The two reference routes disagree (beyond what the statement's own Float
+        constants allow, ``constant_digits``): the derivation is suspect."""
+        limit = self.dps if self.constant_digits is None else min(self.dps, self.constant_digits)
+        return self.route_digits is not None and self.route_digits < limit - ROUTE_SLACK
 
     @property
     def ok(self) -> bool:
         """Every row within ``tol`` and the reference routes agree."""
         return not self.suspect and all(r.ok(self.tol) for r in self.rows)
 
-    @property
-    def low_precision_constants(self) -> list:
-        """The inexact (Float) constants of the statement: they limit the reference."""
-        return float_constants(self.statement)
+
 
     @property
     def digits(self) -> float:

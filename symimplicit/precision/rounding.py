@@ -9,7 +9,7 @@ the way the float64 code computes it (one rounding per operation):
 * an unknown is the float64 solution, correctly rounded at best: ē = |z|;
 * a number: ē = 0 for an integer, |c| otherwise (it was rounded once);
 * a + b + …:   ē = Σ ēᵢ + |value|                (cancellation keeps Σ ēᵢ, loses |value|)
-* a · b · …:   ē = Σ ēᵢ |value / aᵢ| + |value|
+* a · b · …:   ē = Σ ēᵢ |value / aᵢ| + |value|    (no own rounding for -a)
 * bⁿ:          ē = |n bⁿ⁻¹| ē_b + |ln b · bⁿ| ē_n + |value|
 * f(g, …):     ē = Σ |∂f/∂gᵢ| ē_gᵢ + |value|     (∂f/∂gᵢ from SymPy's ``fdiff``)
 
@@ -67,7 +67,8 @@ class _Evaluator:
         if node.is_Mul:
             parts = [self(arg) for arg in node.args]
             v = mpmath.fprod(p[0] for p in parts)
-            err = abs(v)
+            exact = sum(1 for arg in node.args if arg not in (sp.S.One, sp.S.NegativeOne)) <= 1
+            err = mpmath.mpf(0) if exact else abs(v)                # -a is exact
             for i, (_, ei) in enumerate(parts):
                 if ei:                                              # ēᵢ · Π_{j≠i} |aⱼ|
                     err += ei * mpmath.fprod(abs(p[0]) for j, p in enumerate(parts) if j != i)

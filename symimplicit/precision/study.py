@@ -27,7 +27,9 @@ import numpy as np
 
 from symimplicit.errors import MissingDependencyError, StatementError, SymimplicitError
 from symimplicit.precision.mpsolve import MpProblem, problem_of
-from symimplicit.precision.reference import EPS, error_rows, reference
+from symimplicit.precision.constants import warn_low_precision
+from symimplicit.precision.judge import judge
+from symimplicit.precision.reference import EPS, reference
 from symimplicit.precision.study_table import Study
 from symimplicit.precision.verify import gradient_rows, parameter_names, run_float64
 from symimplicit.tape import Scalar
@@ -49,13 +51,15 @@ _MP_LOCK = threading.Lock()
 # --------------------------------------------------------------------------- #
 def reference_task(problem: MpProblem, theta: tuple, z0: tuple, dps: int,
                    richardson: bool = False):
-    """(solution, gradient, κ, route digits) at θ: mpf values, or the error's text."""
+    """(solution, gradient, κ, route digits, work digits, solution bounds ē, gradient
+    bounds ē) at θ: mpf values, or the error's text."""
     with _MP_LOCK:
         try:
             ref = reference(problem, list(theta), list(z0), dps, richardson=richardson)
         except (SymimplicitError, ZeroDivisionError, ValueError) as exc:
             return f"{type(exc).__name__}: {exc}"
-        return ref.solution, ref.gradient, ref.kappa, ref.route_digits, ref.work_dps
+        return (ref.solution, ref.gradient, ref.kappa, ref.route_digits, ref.work_dps,
+                ref.solution_bound, ref.gradient_bound)
 
 
 def _progress(iterable, total: int, progress, desc: str):
@@ -86,9 +90,10 @@ def _run(tasks: list, executor: Executor | None, progress, desc: str) -> list:
 # --------------------------------------------------------------------------- #
 # float64 sides                                                                 #
 # --------------------------------------------------------------------------- #
-def _solve_rows(lowered, theta: np.ndarray, x0, layer=None) -> np.ndarray:
+def _solve_rows(lowered, theta: np.ndarray, x0, layer=None, failures=None) -> np.ndarray:
     """Float64 solutions (N, n_user), vectorised; if that fails, point by point with the
-    tape layer (another float64 solver); points where both fail are NaN."""
+    tape layer (another float64 solver); points where both fail are NaN (and their
+    error's text goes in ``failures[k]``)."""
     try:
         return np.asarray(lowered.solve(*theta.T, x0=x0), dtype=float).reshape(len(theta), -1)
     except SymimplicitError:
@@ -98,8 +103,9 @@ def _solve_rows(lowered, theta: np.ndarray, x0, layer=None) -> np.ndarray:
     for i, row in enumerate(theta):
         try:
             out[i] = np.asarray(layer.solve(*row), dtype=float).ravel()
-        except SymimplicitError:
-            pass
+        except SymimplicitError as exc:
+            if failures is not None:
+                failures[i] = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
     return out
 
 
@@ -175,11 +181,16 @@ def unrolled_gradient(statement, theta: Sequence[float], x0=None, tol: float = 4
 # --------------------------------------------------------------------------- #
 # errors against the reference                                                  #
 # --------------------------------------------------------------------------- #
-def _error(values, ref_rows, work_dps) -> float:
-    """max over components of |v - r| / max(|r|, √ε max|row|) (as in verify); a
-    non-finite float64 value (its solve failed) has an infinite error."""
-    errs = error_rows(np.asarray(values, dtype=float).tolist(), ref_rows, work_dps)
-    return max((e for row in errs for e in row), default=0.0)
+def _error(values, ref_rows, work_dps, bounds=None) -> float:
+    """max over components of the error as verify judges it (:func:`judge`: relative, or
+    against ē for a component below its rounding floor); a non-finite float64 value (its
+    solve failed) has an infinite error."""
+    vals = np.asarray(values, dtype=float).tolist()
+    if bounds is None:
+        bounds = [[0.0] * len(row) for row in ref_rows]
+    return max((judge(v, r, b, work_dps).rel_error
+                for vrow, rrow, brow in zip(vals, ref_rows, bounds)
+                for v, r, b in zip(vrow, rrow, brow)), default=0.0)
 
 
 def _grid(statement, over: Mapping, at: Mapping | None) -> tuple[list[str], np.ndarray]:
@@ -222,11 +233,13 @@ def study(statement, over: Mapping, at: Mapping | None = None, dps: int = 30, *,
     ``**solver_options`` (``x0``, ``tol``, ``max_iter``) go to ``statement.lower``.
     """
     swept, theta = _grid(statement, over, at)
+    warn_low_precision(statement, "study")
     problem = problem_of(statement)
     lowered = statement.lower(backend="numpy", **solver_options)
     layer = statement.primitive(warm_start=False, **solver_options)
     x0 = solver_options.get("x0")
-    x = _solve_rows(lowered, theta, x0, layer)
+    failures: dict = {}
+    x = _solve_rows(lowered, theta, x0, layer, failures)
     g_impl = _gradient_rows(lowered, theta, x, layer)
     # differences need ~ε^(2/3) only: a looser solver tolerance for their 2p solves
     fd_options = {**solver_options, "tol": max(solver_options.get("tol") or 0.0, FD_SOLVE_TOL)}
@@ -243,7 +256,12 @@ def study(statement, over: Mapping, at: Mapping | None = None, dps: int = 30, *,
         cols["route_digits"] = np.array([r[3] if isinstance(r, tuple) else np.nan
                                          for r in results], dtype=float)
     notes = [r for r in results if isinstance(r, str)]
-    return Study(cols, statement=statement, swept=swept, dps=dps, notes=notes)
+    reasons = {k: f"the mpmath reference failed: {r}" for k, r in enumerate(results)
+               if isinstance(r, str)}
+    for k in np.flatnonzero(~np.all(np.isfinite(x), axis=1)):
+        reasons.setdefault(int(k), "the float64 solve failed: " +
+                           failures.get(int(k), "no finite solution"))
+    return Study(cols, statement=statement, swept=swept, dps=dps, notes=notes, reasons=reasons)
 
 
 def _start(x_row, x0, problem) -> list:
@@ -264,11 +282,11 @@ def _columns(statement, theta, x, g_impl, g_fd, results, dps, swept) -> dict:
     for k, r in enumerate(results):
         if not isinstance(r, tuple):
             continue
-        sol, grad, kappa, _, work = r
+        sol, grad, kappa, _, work, sol_bound, grad_bound = r
         cols["kappa"][k] = kappa
-        cols["solution_error"][k] = _error([x[k]], [list(sol)], work)
-        cols["implicit_error"][k] = _error(g_impl[k], grad, work)
-        cols["fd_error"][k] = _error(g_fd[k], grad, work)
+        cols["solution_error"][k] = _error([x[k]], [list(sol)], work, [list(sol_bound)])
+        cols["implicit_error"][k] = _error(g_impl[k], grad, work, grad_bound)
+        cols["fd_error"][k] = _error(g_fd[k], grad, work, grad_bound)
     with np.errstate(divide="ignore", invalid="ignore"):
         err = cols["implicit_error"]                         # 0: dps digits; inf: 0; NaN stays
         cols["implicit_digits"] = np.clip(-np.log10(err), 0.0, dps)
@@ -290,7 +308,7 @@ def _add_unrolled(cols, statement, theta, results, x0, max_unrolled, progress) -
         except SymimplicitError:
             continue
         cols["unrolled_iterations"][k] = its
-        cols["unrolled_error"][k] = _error(grads, r[1], r[4])
+        cols["unrolled_error"][k] = _error(grads, r[1], r[4], r[6])
 
 
 def tolerance_study(statement, at: Mapping, tols: Sequence[float] = tuple(10.0 ** -np.arange(1, 16)),
@@ -322,13 +340,16 @@ def tolerance_study(statement, at: Mapping, tols: Sequence[float] = tuple(10.0 *
             ref = reference(problem, list(theta), problem.start(xs), dps, richardson=False)
         rows["tol"].append(float(t))
         rows["implicit_iterations"].append(layer.last_iterations)
-        rows["solution_error"].append(_error([xs], [list(ref.solution)], ref.work_dps))
-        rows["implicit_error"].append(_error(grads, ref.gradient, ref.work_dps))
+        rows["solution_error"].append(_error([xs], [list(ref.solution)], ref.work_dps,
+                                             [list(ref.solution_bound)]))
+        rows["implicit_error"].append(_error(grads, ref.gradient, ref.work_dps,
+                                             ref.gradient_bound))
         if fixed:
             _, ug, its = unrolled_gradient(statement, theta, x0=x0, tol=float(t),
                                            max_iter=max_unrolled)
             rows["unrolled_iterations"].append(its)
-            rows["unrolled_error"].append(_error(ug, ref.gradient, ref.work_dps))
+            rows["unrolled_error"].append(_error(ug, ref.gradient, ref.work_dps,
+                                                 ref.gradient_bound))
         else:
             rows["unrolled_iterations"].append(np.nan)
             rows["unrolled_error"].append(np.nan)

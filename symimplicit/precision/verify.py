@@ -28,6 +28,7 @@ import mpmath
 
 from symimplicit.errors import NonFiniteError, StatementError, SymimplicitError
 from symimplicit.precision.mpsolve import backend, problem_of
+from symimplicit.precision.constants import float_constants, warn_low_precision
 from symimplicit.precision.judge import judge
 from symimplicit.precision.reference import digits_from_error, reference
 from symimplicit.precision.report import Row, VerifyReport, derivative_latex
@@ -165,8 +166,15 @@ def verify(target: Any, at: Mapping, dps: int = 50, against=None, tol: float | N
         target=label, statement=statement, at=dict(zip((p.name for p in statement.params), values)),
         dps=dps, tol=None if tol is None else float(tol), kappa=ref.kappa,
         rows=rows, route_digits=ref.route_digits, backend=backend(),
-        seconds=time.perf_counter() - start, start=origin)
+        seconds=time.perf_counter() - start, start=origin,
+        constant_digits=warn_low_precision(statement, "verify"))
     report.notes.extend(ref.notes or [])
+    if report.constant_digits is not None:
+        names = ", ".join(str(f) for f in float_constants(statement)[:6])
+        report.notes.append(f"the statement's Float constants ({names}) hold "
+                            f"~{report.constant_digits} digits: they limit the reference to "
+                            f"~{report.constant_digits} digits; write them as Rational for a "
+                            f"full-precision reference")
     if x0 is not None and any(not r.ok(report.tol) for r in rows if r.kind == "solution"):
         report.notes.append("the target's solution is not the root reached from x0 (another "
                             "branch, or no convergence); the gradient rows are judged at the "
