@@ -241,13 +241,15 @@ class MpProblem:
                     "there (the one-sided derivatives differ)", kink=g, point=point)
 
     # -- rounding ---------------------------------------------------------------- #
-    def rounding_bounds(self, z, theta) -> tuple:
+    def rounding_bounds(self, z, theta, z_bounds=None) -> tuple:
         """(F̄, Ā, B̄): the float64 rounding bounds, in units of u = 2⁻⁵³, of F, ∂F/∂z and
         ∂F/∂θ evaluated at (z, θ) (lists / mpmath matrices of mpf; see
-        :mod:`symimplicit.precision.rounding`: z are rounded float64 results, θ exact)."""
+        :mod:`symimplicit.precision.rounding`: z are float64 results with the error bounds
+        ``z_bounds`` (default |z|: correctly rounded), θ exact)."""
         values = dict(zip(self.unknowns + self.params, list(z) + list(theta)))
         exprs = list(self.residual) + list(self.jacobian) + list(self.param_jacobian)
-        flat = rounding_scales(exprs, values, self.unknowns)
+        unknowns = self.unknowns if z_bounds is None else dict(zip(self.unknowns, z_bounds))
+        flat = rounding_scales(exprs, values, unknowns)
         n, p = self.n, self.p
         F, A, B = flat[:n], flat[n:n + n * n], flat[n + n * n:]
         A = mpmath.matrix([A[i * n:(i + 1) * n] for i in range(n)])

@@ -137,7 +137,8 @@ def error_bounds(problem: MpProblem, z: Sequence, theta: Sequence) -> tuple:
     (componentwise, Skeel / Oettli-Prager) gives, in units of u = 2⁻⁵³:
 
     * solution:  ē_z = |A⁻¹| F̄ + |z|            (Newton's floor, plus z's own rounding)
-    * gradient:  ē_X = |A⁻¹| (Ā |X| + B̄)       (rounding in A and B, and in z through them)
+    * gradient:  ē_X = |A⁻¹| (Ā |X| + B̄)       (rounding in A and B, and in z through them:
+      Ā, B̄ are evaluated with each unknown carrying its own ē_z)
 
     and κ = max over components c with |c| > u ē_c of ē_c / |c| (the largest relative
     amplification of any reported quantity; a component below its floor u ē_c, e.g. an
@@ -149,9 +150,11 @@ def error_bounds(problem: MpProblem, z: Sequence, theta: Sequence) -> tuple:
     A = problem.J(z, theta)
     inv = problem.lu_solve(A, mpmath.eye(n), z, theta)
     absinv = mpmath.matrix([[abs(inv[i, j]) for j in range(n)] for i in range(n)])
-    Fb, Ab, Bb = problem.rounding_bounds(z, theta)
+    Fb = problem.rounding_bounds(z, theta)[0]
     ez = absinv * mpmath.matrix(Fb)                            # |A⁻¹| F̄
-    sol = [float(ez[i] + abs(z[i])) for i in range(nu)]
+    zb = [ez[i] + abs(z[i]) for i in range(n)]                 # ē_z = |A⁻¹| F̄ + |z|
+    sol = [float(v) for v in zb[:nu]]
+    _, Ab, Bb = problem.rounding_bounds(z, theta, zb)          # z carries ē_z into A, B
     grads = [[] for _ in range(nu)]
     if p:
         X = -(inv * problem.J_theta(z, theta))                 # X = -A⁻¹ B

@@ -6,7 +6,8 @@ the unit roundoff u = 2⁻⁵³: |fl(e) - e| ≲ u·ē.  The bound follows the e
 the way the float64 code computes it (one rounding per operation):
 
 * a parameter is exact (the reference is computed at the float64 values): ē = 0;
-* an unknown is the float64 solution, correctly rounded at best: ē = |z|;
+* an unknown is the float64 solution: ē = |z| when correctly rounded, or the bound
+  given for it (the solve's own error, |A⁻¹| F̄ + |z|, see ``error_bounds``);
 * a number: ē = 0 for an integer, |c| otherwise (it was rounded once);
 * a + b + …:   ē = Σ ēᵢ + |value|                (cancellation keeps Σ ēᵢ, loses |value|)
 * a · b · …:   ē = Σ ēᵢ |value / aᵢ| + |value|    (no own rounding for -a)
@@ -42,9 +43,11 @@ __all__ = ["rounding_scale", "rounding_scales"]
 class _Evaluator:
     """(value, ē) of every node of an expression, memoised, at the current mpmath precision."""
 
-    def __init__(self, values: Mapping, unknowns: Iterable):
+    def __init__(self, values: Mapping, unknowns):
         self.values = {s: mpmath.mpf(v) for s, v in values.items()}
-        self.unknowns = set(unknowns)
+        # unknown -> its own bound ē (default |z|: correctly rounded)
+        self.unknowns = (dict(unknowns) if isinstance(unknowns, Mapping)
+                         else {s: abs(self.values[s]) for s in unknowns})
         self.memo: dict = {}
 
     def __call__(self, node) -> tuple:
@@ -56,7 +59,7 @@ class _Evaluator:
     def _node(self, node) -> tuple:
         if node.is_Symbol:
             v = self.values[node]
-            return v, (abs(v) if node in self.unknowns else mpmath.mpf(0))
+            return v, mpmath.mpf(self.unknowns.get(node, 0))
         if node.is_Number or node.is_NumberSymbol:
             v = mpmath.mpf(sp.Float(node, mpmath.mp.dps + 5))
             return v, (mpmath.mpf(0) if node.is_Integer else abs(v))
@@ -118,8 +121,9 @@ def _numeric(expr, dps: int):
 def rounding_scale(expr, values: Mapping, unknowns: Iterable = ()) -> tuple:
     """(value, ē) of ``expr`` at ``values`` (Symbol -> number): |fl(expr) - expr| ≲ u·ē.
 
-    ``unknowns`` are the symbols whose values are float64 results (rounded);
-    the others are exact float64 inputs.  Runs at the current mpmath precision.
+    ``unknowns`` are the symbols whose values are float64 results (rounded): a
+    collection (each then carries ē = |value|) or a mapping Symbol -> its ē; the
+    other symbols are exact float64 inputs.  Runs at the current mpmath precision.
     """
     return _Evaluator(values, unknowns)(sp.sympify(expr))
 
