@@ -128,7 +128,7 @@ def error_rows(values: list, ref_rows: list, work_dps: int, fraction=ZERO_FLOOR)
                 for vrow, rrow, s in zip(values, ref_rows, scales)]
 
 
-def error_bounds(problem: MpProblem, z: Sequence, theta: Sequence) -> tuple:
+def error_bounds(problem: MpProblem, z: Sequence, theta: Sequence, z64=None) -> tuple:
     """First-order bounds on the float64 error of the solution and of the IFT gradient.
 
     With A = ∂F/∂z, B = ∂F/∂θ, X = -A⁻¹B at the solution and F̄, Ā, B̄ the rounding
@@ -138,7 +138,9 @@ def error_bounds(problem: MpProblem, z: Sequence, theta: Sequence) -> tuple:
 
     * solution:  ē_z = |A⁻¹| F̄ + |z|            (Newton's floor, plus z's own rounding)
     * gradient:  ē_X = |A⁻¹| (Ā |X| + B̄)       (rounding in A and B, and in z through them:
-      Ā, B̄ are evaluated with each unknown carrying its own ē_z)
+      Ā, B̄ are evaluated with each unknown carrying its error: the actual one,
+      max(|ẑ - z|/u, |z|), when the float64 solution ẑ = ``z64`` is known, else |z|:
+      a correctly rounded solution)
 
     and κ = max over components c with |c| > u ē_c of ē_c / |c| (the largest relative
     amplification of any reported quantity; a component below its floor u ē_c, e.g. an
@@ -154,7 +156,12 @@ def error_bounds(problem: MpProblem, z: Sequence, theta: Sequence) -> tuple:
     ez = absinv * mpmath.matrix(Fb)                            # |A⁻¹| F̄
     zb = [ez[i] + abs(z[i]) for i in range(n)]                 # ē_z = |A⁻¹| F̄ + |z|
     sol = [float(v) for v in zb[:nu]]
-    _, Ab, Bb = problem.rounding_bounds(z, theta, zb)          # z carries ē_z into A, B
+    carried = [abs(v) for v in z]                              # correctly rounded, by default
+    if z64 is not None:                                        # the float64 solution is known:
+        for i, v in enumerate(z64[:nu]):                       # its actual error, at least |z|
+            if math.isfinite(float(v)):
+                carried[i] = max(abs(z[i]), abs(mpmath.mpf(float(v)) - z[i]) / EPS)
+    _, Ab, Bb = problem.rounding_bounds(z, theta, carried)     # z carries its error into A, B
     grads = [[] for _ in range(nu)]
     if p:
         X = -(inv * problem.J_theta(z, theta))                 # X = -A⁻¹ B
@@ -251,17 +258,20 @@ def richardson_gradient(problem: MpProblem, z: Sequence, theta: Sequence, dps: i
 
 
 def reference(problem: MpProblem, theta: Sequence, z0: Sequence, dps: int,
-              richardson: bool = True) -> Reference:
+              richardson: bool = True, z64: Sequence | None = None) -> Reference:
     """The solution and its gradient at θ to ``dps`` digits (both routes when asked).
 
     ``theta`` are the float64 parameter values (taken exactly); ``z0`` a starting
-    point for Newton (the float64 solution under test, which picks the branch).
+    point for Newton (the float64 solution under test, which picks the branch);
+    ``z64`` the float64 solution of the user unknowns when known (its actual error then
+    enters the gradient's rounding bound, :func:`error_bounds`).
     """
     work = dps + GUARD_DIGITS
     z = problem.solve(theta, z0, work, check=False)
     with mpmath.workdps(work):
         problem.check_kinks(z, [mpmath.mpf(t) for t in theta])   # no derivative on a kink
-        sol_bound, grad_bound, kappa = error_bounds(problem, z, [mpmath.mpf(t) for t in theta])
+        sol_bound, grad_bound, kappa = error_bounds(problem, z, [mpmath.mpf(t) for t in theta],
+                                                    z64)
     extra = max(0, math.ceil(math.log10(kappa))) if math.isfinite(kappa) and kappa > 0 else 0
     work += extra                                             # ill-conditioned: carry log10 κ more
     z = problem.solve(theta, z, work, digits=dps + 5)         # checked: dps + 5 digits

@@ -28,7 +28,9 @@ import numpy as np
 from symimplicit.errors import MissingDependencyError, StatementError, SymimplicitError
 from symimplicit.precision.mpsolve import MpProblem, problem_of
 from symimplicit.precision.constants import warn_low_precision
+from symimplicit.lower.options import parameter_value
 from symimplicit.precision.judge import judge
+from symimplicit.precision.limits import check_dps, check_points
 from symimplicit.precision.reference import EPS, reference
 from symimplicit.precision.study_table import Study
 from symimplicit.precision.verify import gradient_rows, parameter_names, run_float64
@@ -50,12 +52,12 @@ _MP_LOCK = threading.Lock()
 # the mpmath task (top level and picklable: it may run in another process)     #
 # --------------------------------------------------------------------------- #
 def reference_task(problem: MpProblem, theta: tuple, z0: tuple, dps: int,
-                   richardson: bool = False):
+                   richardson: bool = False, z64: tuple | None = None):
     """(solution, gradient, κ, route digits, work digits, solution bounds ē, gradient
     bounds ē) at θ: mpf values, or the error's text."""
     with _MP_LOCK:
         try:
-            ref = reference(problem, list(theta), list(z0), dps, richardson=richardson)
+            ref = reference(problem, list(theta), list(z0), dps, richardson=richardson, z64=z64)
         except (SymimplicitError, ZeroDivisionError, ValueError) as exc:
             return f"{type(exc).__name__}: {exc}"
         return (ref.solution, ref.gradient, ref.kappa, ref.route_digits, ref.work_dps,
@@ -193,6 +195,16 @@ def _error(values, ref_rows, work_dps, bounds=None) -> float:
                 for v, r, b in zip(vrow, rrow, brow)), default=0.0)
 
 
+def _axis(name: str, values) -> np.ndarray:
+    """The values of one swept parameter as a 1-d float array (text, complex refused)."""
+    arr = np.atleast_1d(np.asarray(values, dtype=object)).ravel()
+    check_points(arr.size, "study")
+    out = np.array([parameter_value(name, v, "study") for v in arr], dtype=float)
+    if not np.all(np.isfinite(out)):
+        raise StatementError(f"study: the values of {name} are not all finite")
+    return out
+
+
 def _grid(statement, over: Mapping, at: Mapping | None) -> tuple[list[str], np.ndarray]:
     """(names of the swept parameters, θ as an (N, p) array in the statement's order)."""
     names = [p.name for p in statement.params]
@@ -204,8 +216,9 @@ def _grid(statement, over: Mapping, at: Mapping | None) -> tuple[list[str], np.n
     if missing or extra:
         raise StatementError(f"study: over + at must give exactly the parameters {names}; "
                              f"missing {missing}, unknown {extra}")
-    axes = [np.atleast_1d(np.asarray(given[n], dtype=float)).ravel() if n in swept
-            else np.array([float(given[n])]) for n in names]
+    axes = [_axis(n, given[n]) if n in swept else np.array([parameter_value(n, given[n], "study")])
+            for n in names]
+    check_points(int(np.prod([len(ax) for ax in axes])), "study")
     theta = np.array(list(product(*axes)), dtype=float).reshape(-1, len(names))
     return swept, theta
 
@@ -232,6 +245,7 @@ def study(statement, over: Mapping, at: Mapping | None = None, dps: int = 30, *,
     ``progress``: tqdm bar (None: when tqdm is installed; True: required).
     ``**solver_options`` (``x0``, ``tol``, ``max_iter``) go to ``statement.lower``.
     """
+    dps = check_dps(dps, "study")
     swept, theta = _grid(statement, over, at)
     warn_low_precision(statement, "study")
     problem = problem_of(statement)
@@ -246,7 +260,8 @@ def study(statement, over: Mapping, at: Mapping | None = None, dps: int = 30, *,
     g_fd = _fd_rows(statement.lower(backend="numpy", **fd_options), theta, x0,
                     statement.primitive(warm_start=False, **fd_options))
     unroll = statement.kind == "fixed_point" if unrolled is None else unrolled
-    tasks = [(problem, tuple(row), tuple(_start(xr, x0, problem)), dps, richardson)
+    tasks = [(problem, tuple(row), tuple(_start(xr, x0, problem)), dps, richardson,
+              tuple(map(float, xr)))
              for row, xr in zip(theta, x)]
     results = _run(tasks, executor, progress, "mpmath references")
     cols = _columns(statement, theta, x, g_impl, g_fd, results, dps, swept)
@@ -324,6 +339,7 @@ def tolerance_study(statement, at: Mapping, tols: Sequence[float] = tuple(10.0 *
     The implicit gradient's error follows the solution's (linearly); the unrolled
     one converges at the iteration's rate and carries its own truncation.
     """
+    dps = check_dps(dps, "tolerance_study")
     _, theta = _grid(statement, {}, at)
     theta = theta[0]
     problem = problem_of(statement)
@@ -337,7 +353,8 @@ def tolerance_study(statement, at: Mapping, tols: Sequence[float] = tuple(10.0 *
                                     max_iter=100000)
         xs, grads = run_float64(layer, list(theta), problem.n_user, {})
         if ref is None:
-            ref = reference(problem, list(theta), problem.start(xs), dps, richardson=False)
+            ref = reference(problem, list(theta), problem.start(xs), dps, richardson=False,
+                            z64=xs)
         rows["tol"].append(float(t))
         rows["implicit_iterations"].append(layer.last_iterations)
         rows["solution_error"].append(_error([xs], [list(ref.solution)], ref.work_dps,

@@ -29,7 +29,9 @@ import mpmath
 from symimplicit.errors import NonFiniteError, StatementError, SymimplicitError
 from symimplicit.precision.mpsolve import backend, problem_of
 from symimplicit.precision.constants import float_constants, warn_low_precision
+from symimplicit.lower.options import parameter_value
 from symimplicit.precision.judge import judge
+from symimplicit.precision.limits import check_dps
 from symimplicit.precision.reference import digits_from_error, reference
 from symimplicit.precision.report import Row, VerifyReport, derivative_latex
 from symimplicit.tape import Scalar, backward, reset_grad
@@ -60,7 +62,12 @@ def parameter_values(statement, at: Mapping) -> list[float]:
                              f"{statement!r}; missing {missing}, unknown {extra}")
     values = []
     for n in names:
-        v = float(by_name[n])
+        try:
+            v = parameter_value(n, by_name[n], "verify")          # the layers' own rule
+        except OverflowError:
+            raise StatementError(f"verify: the parameter {n} (an integer of "
+                                 f"{int(by_name[n]).bit_length()} bits) is too large for "
+                                 "float64") from None
         if not math.isfinite(v):
             raise StatementError(f"verify: the parameter {n} = {by_name[n]!r} is not finite")
         values.append(v)
@@ -151,6 +158,10 @@ def verify(target: Any, at: Mapping, dps: int = 50, against=None, tol: float | N
     own ``x0`` argument goes in ``kwargs={"x0": ...}``.)
     """
     start = time.perf_counter()
+    dps = check_dps(dps, "verify")
+    if tol is not None and (isinstance(tol, bool) or not isinstance(tol, (int, float))
+                            or not 0 < tol < 1):
+        raise StatementError(f"verify: tol must be a relative error in (0, 1), got {tol!r}")
     if x0 is not None and _is_statement(target):
         options["x0"] = x0                                    # the layer starts there too
     fn, statement, label, call_kwargs = _target_and_statement(target, against, dict(options))
@@ -160,7 +171,7 @@ def verify(target: Any, at: Mapping, dps: int = 50, against=None, tol: float | N
     problem = problem_of(statement)
     x64, g64 = run_float64(fn, values, problem.n_user, call_kwargs, label)
     z0, origin = _reference_start(statement, problem, values, x64, x0, label)
-    ref = reference(problem, values, problem.start(z0), dps, richardson=richardson)
+    ref = reference(problem, values, problem.start(z0), dps, richardson=richardson, z64=x64)
     rows = _rows(statement, x64, g64, ref)
     report = VerifyReport(
         target=label, statement=statement, at=dict(zip((p.name for p in statement.params), values)),
