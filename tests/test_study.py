@@ -173,3 +173,12 @@ def test_a_non_finite_float64_value_has_infinite_error_and_no_digits():
     assert [_fmt(v) for v in (np.nan, np.inf, 1e-20)] == ["nan", "inf", "1.000e-20"]
     table = Study({"a": [1.0, 2.0], "implicit_error": [np.inf, np.nan]}, swept=["a"]).table()
     assert "inf" in table and "nan" in table
+
+
+def test_a_row_of_nans_prints_its_reason():
+    sqrt = Root(x**2 - a, x, (a,))
+    s = study(sqrt, over={a: [-1.0, 4.0]}, dps=20, x0=1.0, progress=False)
+    text = str(s)
+    assert 0 in s.reasons and 1 not in s.reasons
+    line = [ln for ln in text.splitlines() if ln.startswith("row 0 ")]
+    assert line and "a=-1.0" in line[0] and ("failed" in line[0]), text
