@@ -113,3 +113,18 @@ def test_kappa_bounds_the_observed_error_of_a_cancelling_root():
         truth = 1 + s                                           # larger root
     assert abs(rep.rows[0].reference - truth) < 1e-40
     assert rep.kappa > 1e4
+
+
+@SETTINGS
+@given(st.integers(10**3, 10**7), st.floats(-0.01, 0.01), st.floats(0.01, 0.95))
+def test_kepler_near_a_multiple_of_pi_is_not_a_false_alarm(k, delta, e_value):
+    """sin E ≈ 0 at E ≈ kπ: the rounding of E (|E| u) is large relative to sin E, so
+    ∂E/∂e = sin E/(1 - e cos E) loses digits; the bound carries |cos E|·|E| through sin
+    (found by benchmarks/reliability.py: e = 0.057, M = 3.6e6 was a false alarm)."""
+    with mpmath.workdps(40):
+        root = k * mpmath.pi + delta
+        M_value = float(root - e_value * mpmath.sin(root))
+    values = exact_formula_at_rounded_root(e_value, M_value)
+    rep = verify(kepler_layer(values), at={e: e_value, M: M_value}, against=KEPLER,
+                 richardson=False)
+    assert rep.ok, str(rep)

@@ -43,8 +43,10 @@ __all__ = ["rounding_scale", "rounding_scales"]
 class _Evaluator:
     """(value, ē) of every node of an expression, memoised, at the current mpmath precision."""
 
-    def __init__(self, values: Mapping, unknowns):
+    def __init__(self, values: Mapping, unknowns, values_only: bool = False):
         self.values = {s: mpmath.mpf(v) for s, v in values.items()}
+        self.values_only = values_only                   # ē all 0: for ∂f/∂g's values
+        self._slopes = None
         # unknown -> its own bound ē (default |z|: correctly rounded)
         self.unknowns = (dict(unknowns) if isinstance(unknowns, Mapping)
                          else {s: abs(self.values[s]) for s in unknowns})
@@ -56,21 +58,31 @@ class _Evaluator:
             hit = self.memo[node] = self._node(node)
         return hit
 
+    def slopes(self, expr) -> tuple:
+        """(value, 0) of ``expr``: the evaluator of derivatives ∂f/∂g (no bounds, no recursion
+        into their own derivatives)."""
+        if self._slopes is None:
+            self._slopes = _Evaluator(self.values, {}, values_only=True)
+        return self._slopes(expr)
+
     def _node(self, node) -> tuple:
         if node.is_Symbol:
             v = self.values[node]
-            return v, mpmath.mpf(self.unknowns.get(node, 0))
+            return v, mpmath.mpf(0 if self.values_only else self.unknowns.get(node, 0))
         if node.is_Number or node.is_NumberSymbol:
             v = mpmath.mpf(sp.Float(node, mpmath.mp.dps + 5))
-            return v, (mpmath.mpf(0) if node.is_Integer else abs(v))
+            return v, (mpmath.mpf(0) if node.is_Integer or self.values_only else abs(v))
         if node.is_Add:
             parts = [self(arg) for arg in node.args]
             v = mpmath.fsum(p[0] for p in parts)
+            if self.values_only:
+                return v, mpmath.mpf(0)
             return v, mpmath.fsum(p[1] for p in parts) + abs(v)     # ē = Σ ēᵢ + |Σ aᵢ|
         if node.is_Mul:
             parts = [self(arg) for arg in node.args]
             v = mpmath.fprod(p[0] for p in parts)
-            exact = sum(1 for arg in node.args if arg not in (sp.S.One, sp.S.NegativeOne)) <= 1
+            exact = self.values_only or \
+                sum(1 for arg in node.args if arg not in (sp.S.One, sp.S.NegativeOne)) <= 1
             err = mpmath.mpf(0) if exact else abs(v)                # -a is exact
             for i, (_, ei) in enumerate(parts):
                 if ei:                                              # ēᵢ · Π_{j≠i} |aⱼ|
@@ -79,7 +91,7 @@ class _Evaluator:
         if node.is_Pow:
             (b, eb), (n, en) = self(node.base), self(node.exp)
             v = self._real(mpmath.power(b, n))
-            err = abs(v)
+            err = mpmath.mpf(0) if self.values_only else abs(v)
             if eb:
                 err += abs(n * mpmath.power(b, n - 1)) * eb          # |n bⁿ⁻¹| ē_b
             if en:
@@ -97,15 +109,22 @@ class _Evaluator:
         dps = mpmath.mp.dps
         at = [sp.Float(p[0], dps) for p in parts]
         v = self._real(_numeric(node.func(*at), dps))
+        if self.values_only:
+            return v, mpmath.mpf(0)
         err = abs(v)
         for i, (_, ei) in enumerate(parts, start=1):
             if not ei:
                 continue
-            try:
-                deriv = node.func(*at).fdiff(i) if len(at) > 1 else node.func(*at).fdiff()
-                err += abs(_numeric(deriv, dps)) * ei               # |∂f/∂gᵢ| ē_gᵢ
-            except (sp.core.function.ArgumentIndexError, TypeError, ValueError, AttributeError):
+            try:                                                    # ∂f/∂gᵢ of the node itself
+                deriv = node.fdiff(i) if len(at) > 1 else node.fdiff()   # (f(Float) evaluates)
+                slope = self._real(self.slopes(deriv)[0])
+            except (sp.core.function.ArgumentIndexError, TypeError, ValueError, AttributeError,
+                    KeyError, ZeroDivisionError):
+                slope = None
+            if slope is None or not mpmath.isfinite(slope):
                 err += abs(v) * ei                                  # no derivative: relative
+            else:
+                err += abs(slope) * ei                              # |∂f/∂gᵢ| ē_gᵢ
         return v, err
 
 
