@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     order = derive.add_mutually_exclusive_group()
     order.add_argument("--order", "-n", type=int, default=1, metavar="N",
                        help="derivatives up to order N with respect to each parameter")
-    order.add_argument("--wrt", metavar="A,A,B",
+    order.add_argument("--wrt", metavar="A,A,B", action="append",
                        help="one (mixed) derivative, e.g. a,a,b for ∂³x/∂a²∂b, with its chain")
     derive.add_argument("--format", "-f", choices=("text", "latex", "markdown", "json"),
                         default="text", help="output format (default: text)")
@@ -189,6 +189,8 @@ def _sweep(items: list[str]) -> dict[str, object]:
     """['a=0.5:1.5:101'] -> {'a': linspace(0.5, 1.5, 101)}."""
     import numpy as np
 
+    from symimplicit.precision.limits import MAX_STUDY_POINTS
+
     out = {}
     for item in items:
         name, eq, spec = item.partition("=")
@@ -203,6 +205,9 @@ def _sweep(items: list[str]) -> dict[str, object]:
                 from None
         if n < 1:
             raise CliError(f"--over: need at least one point, got {n}")
+        if n > MAX_STUDY_POINTS:
+            raise CliError(f"--over: {n} points exceed the limit of {MAX_STUDY_POINTS} "
+                           "(each point is a high-precision solve)")
         out[name.strip()] = np.linspace(lo, hi, n)
     return out
 
@@ -245,20 +250,53 @@ def _statement(args):
 # --------------------------------------------------------------------------- #
 # the commands                                                                  #
 # --------------------------------------------------------------------------- #
+def _check_order(args) -> None:
+    """--order / --wrt within the derivation's MAX_ORDER, checked before any work."""
+    from symimplicit.derive import MAX_ORDER
+
+    if args.wrt:
+        if len(args.wrt) > 1:
+            raise CliError(f"--wrt given {len(args.wrt)} times; give one mixed derivative as "
+                           "--wrt a,a,b")
+        names = _names(args.wrt[0], "--wrt")
+        if len(names) > MAX_ORDER:
+            raise CliError(f"--wrt asks for a derivative of order {len(names)}; at most "
+                           f"{MAX_ORDER}")
+        return
+    if not 1 <= args.order <= MAX_ORDER:
+        raise CliError(f"--order must be between 1 and {MAX_ORDER}, got {args.order}")
+
+
 def _requests(args, derivation) -> list[tuple]:
     """The derivatives asked for, as tuples of parameters."""
     params = derivation.statement.params
     if args.wrt:
-        return [tuple(_names(args.wrt, "--wrt"))]
-    if args.order < 1:
-        raise CliError(f"--order must be at least 1, got {args.order}")
+        names = _names(args.wrt[0], "--wrt")
+        known = {p.name for p in params}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise CliError(f"--wrt: {', '.join(unknown)} not among the parameters "
+                           f"{', '.join(sorted(known)) or '(none)'}")
+        return [tuple(names)]
     return [(p,) * k for k in range(1, args.order + 1) for p in params]
+
+
+def _outputs(args, *options: str) -> None:
+    """Every output file option's directory exists (checked before any work)."""
+    from symimplicit.precision.output import output_path
+
+    for option in options:
+        path = getattr(args, option, None)
+        if path:
+            output_path(path, f"--{option}")
 
 
 def _derive(args, out) -> int:
     from symimplicit.report import derivation_text, markdown
     from symimplicit.report.summary import derivation_summary
 
+    _check_order(args)
+    _outputs(args, "pdf")
     statement = _statement(args)
     d = statement.derive()
     requests = _requests(args, d)
@@ -281,7 +319,9 @@ def _derive(args, out) -> int:
 
 def _verify(args, out) -> int:
     from symimplicit.precision import verify
+    from symimplicit.precision.limits import check_dps
 
+    check_dps(args.dps, "--dps")
     statement = _statement(args)
     options = {} if args.x0 is None else {"x0": _x0(args.x0)}
     report = verify(statement, at=_assignments(args.at, "--at"), dps=args.dps, tol=args.tol,
@@ -295,7 +335,10 @@ def _study(args, out) -> int:
     from concurrent.futures import ProcessPoolExecutor
 
     from symimplicit.precision import study
+    from symimplicit.precision.limits import check_dps
 
+    check_dps(args.dps, "--dps")
+    _outputs(args, "csv", "plot")
     statement = _statement(args)
     options = {} if args.x0 is None else {"x0": _x0(args.x0)}
     progress = args.progress if args.progress is not None else sys.stderr.isatty()

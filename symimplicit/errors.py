@@ -21,6 +21,7 @@ __all__ = [
     "NonDifferentiableError",
     "GradientMismatchError",
     "MissingDependencyError",
+    "OutputError",
 ]
 
 
@@ -135,3 +136,14 @@ class MissingDependencyError(SymimplicitError, ImportError):
         what = f" for {purpose}" if purpose else ""
         super().__init__(f"{package} is needed{what}; install it with: {how}")
         self.package = package
+
+
+class OutputError(SymimplicitError, OSError):
+    """A result that cannot be written (a missing directory, a full disk, no permission).
+
+    ``path`` is the file that could not be written.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None):
+        self.path = path
+        super().__init__(message)

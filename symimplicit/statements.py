@@ -171,6 +171,12 @@ class Statement:
             if p in self.unknowns:
                 raise StatementError(f"{p} is both an unknown and a parameter")
         stray = free - set(self.unknowns) - set(given)
+        absent = [x for x in self.unknowns if x not in free]
+        if stray and absent and self.kind != "fixed_point":
+            names = ", ".join(sorted(s.name for s in stray))
+            raise StatementError(f"the unknown {', '.join(map(str, absent))} does not appear in "
+                                 f"the {self.kind} {self._show()}; its symbol(s) {names} are "
+                                 f"neither unknowns nor parameters: is {names} the unknown?")
         if stray:
             names = ", ".join(sorted(s.name for s in stray))
             raise StatementError(f"symbol(s) {names} occur in {self.kind} but are neither "

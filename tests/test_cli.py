@@ -97,7 +97,7 @@ def test_demo_is_the_default(capsys):
     (["verify", SEED, "--at", "a=1"], "missing ['b']"),
     (["verify", SEED, "--at", "a=x"], "not a number"),
     (["study", SEED, "--over", "a=1:2"], "NAME=LO:HI:N"),
-    (["derive", SEED, "--order", "0"], "at least 1"),
+    (["derive", SEED, "--order", "0"], "between 1 and 20"),
     (["derive", ""], "empty"),
 ])
 def test_errors_are_one_line_with_status_2(argv, message, capsys):

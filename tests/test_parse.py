@@ -296,3 +296,46 @@ def test_given_symbols_keep_their_assumptions_and_names_resolve():
     assert st.unknowns == (x,) and st.params == (a,)
     # names given to a statement built from parsed text find its real symbols
     assert Root(parse_expression("x - cos(a*x)"), "x", ["a"]) == Root(x - sp.cos(a * x), x, (a,))
+
+
+# --------------------------------------------------------------------------- #
+# issue 9: an auditable whitelist, names, the comma form                        #
+# --------------------------------------------------------------------------- #
+def test_the_node_whitelist_is_an_explicit_table():
+    import ast
+
+    from symimplicit.parsing import NODE_HANDLERS
+    from symimplicit.parsing.builder import Builder
+
+    assert set(NODE_HANDLERS) == {ast.BinOp, ast.UnaryOp, ast.Call, ast.Name, ast.Constant}
+    assert all(callable(h) and h.__qualname__.startswith("Builder.")
+               for h in NODE_HANDLERS.values())
+    # no method named after an AST node type is reachable by name any more
+    assert not [m for m in vars(Builder) if m.startswith("_") and hasattr(ast, m[1:])
+                and isinstance(getattr(ast, m[1:]), type)]
+
+
+def test_the_size_limits_live_in_their_own_module():
+    from symimplicit import parsing
+    from symimplicit.parsing import limits
+
+    for name in ("MAX_LENGTH", "MAX_DEPTH", "MAX_NODES", "MAX_RESULT_DIGITS",
+                 "MAX_SYMBOLIC_EXPONENT"):
+        assert getattr(parsing, name) == getattr(limits, name)
+    with pytest.raises(ParseError, match=str(limits.MAX_LENGTH)):
+        parse("x = " + "a + " * limits.MAX_LENGTH + "a")
+
+
+@pytest.mark.parametrize("params, bad", [(["", "a"], "empty"), (["a.b"], "'a.b'"),
+                                         (["_a"], "'_a'"), (["1a"], "'1a'"), ("a,,b", "empty"),
+                                         (["x" * 101], "longer")])
+def test_parse_refuses_names_that_the_text_could_not_use(params, bad):
+    with pytest.raises(StatementError, match=bad):
+        parse("x = cos(a*x)", params=params)
+
+
+@pytest.mark.parametrize("unknown", ["h,a", "h, a", ["h", "a"]])
+def test_parse_accepts_the_comma_form_of_unknowns_like_the_cli(unknown):
+    st = parse(["h*a - k", "h - a - c"], unknown=unknown)
+    assert [u.name for u in st.unknowns] == ["h", "a"]
+    assert [p.name for p in st.params] == ["c", "k"]

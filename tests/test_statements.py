@@ -116,3 +116,14 @@ def test_names_find_the_symbols_of_the_expression_whatever_their_assumptions():
     # a name that occurs with two different assumptions cannot choose: a plain Symbol
     with pytest.raises(StatementError, match="neither unknowns"):
         Root(x + xr - a, "x", ["a"])
+
+
+@pytest.mark.parametrize("make", [
+    lambda: Root(x**2 - a, "z", (a,)),
+    lambda: Root(x**2 - a, sp.Symbol("z"), [a]),
+    lambda: Minimize(a * x**2 - b * x, "z", (a, b)),
+])
+def test_an_absent_unknown_is_named_instead_of_asking_for_params(make):
+    with pytest.raises(StatementError, match="the unknown z does not appear") as info:
+        make()
+    assert "add them to params" not in str(info.value) and "is x the unknown" in str(info.value)

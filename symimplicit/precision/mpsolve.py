@@ -31,8 +31,11 @@ from typing import Sequence
 import mpmath
 import sympy as sp
 
-from symimplicit.errors import ConvergenceError, DomainError, SingularJacobianError, StatementError
+from symimplicit.errors import (ConvergenceError, DomainError, NonDifferentiableError,
+                                SingularJacobianError, StatementError)
+from symimplicit.kinks import kinks
 from symimplicit.lower.codegen import lambdify_many
+from symimplicit.precision.rounding import rounding_scale, rounding_scales
 
 __all__ = ["MpProblem", "problem_of", "backend"]
 
@@ -53,7 +56,7 @@ class MpProblem:
     """
 
     def __init__(self, kind: str, unknowns, n_user: int, params, residual: sp.Matrix,
-                 jacobian: sp.Matrix, param_jacobian: sp.Matrix, names=None):
+                 jacobian: sp.Matrix, param_jacobian: sp.Matrix, names=None, kinks=()):
         self.kind = kind
         self.unknowns = tuple(unknowns)
         self.n_user = int(n_user)
@@ -62,13 +65,15 @@ class MpProblem:
         self.jacobian = sp.ImmutableMatrix(jacobian)
         self.param_jacobian = sp.ImmutableMatrix(param_jacobian)
         self.names = names or tuple(str(z) for z in self.unknowns[: self.n_user])
+        self.kinks = tuple(kinks)                 # g with F not differentiable where g = 0
         self._compiled = None
 
     @classmethod
     def from_statement(cls, statement) -> "MpProblem":
         d = statement.derive()
         return cls(statement.kind, statement.system_unknowns, len(statement.unknowns),
-                   statement.params, statement.residual, d.jacobian, d.param_jacobian)
+                   statement.params, statement.residual, d.jacobian, d.param_jacobian,
+                   kinks=kinks(statement.residual))
 
     # -- pickling: SymPy objects travel, compiled code is rebuilt ---------------- #
     def __getstate__(self):
@@ -182,7 +187,8 @@ class MpProblem:
         ``theta`` and ``z0`` may be floats (converted exactly) or mpf.  Returns
         a tuple of mpf (all system unknowns).  With ``check``, raises
         ConvergenceError unless the final Newton step is below 10^-``digits``
-        (default dps - 3) relative to max|z| (absolute when z = 0).  Rounding
+        (default dps - 3) relative to max(|z|, 10^-digits·max(|z0|, 1)): relative, with
+        an absolute floor for a zero root.  Rounding
         makes that step ~κ·10^-dps, so ask for ``digits`` ≤ dps - log10 κ.
         """
         with mpmath.workdps(dps):
@@ -206,14 +212,49 @@ class MpProblem:
             z = self._real(z, "the solution", start, th)
             step = self.lu_solve(self.J(z, th), mpmath.matrix(self.F(z, th)), z, th)  # δz = J⁻¹F
             size = max(abs(s) for s in step)
-            scale = max(abs(v) for v in z) or mpmath.mpf(1)
             digits = dps - 3 if digits is None else digits
+            # relative to max|z|, with an absolute floor 10^-digits·max(|z0|, 1) for a zero root
+            # (Newton from x0 ≠ 0 towards z = 0 never passes a purely relative test)
+            floor = mpmath.mpf(10) ** -digits * max([abs(v) for v in start] + [mpmath.mpf(1)])
+            scale = max([abs(v) for v in z] + [floor])
             if check and not size <= scale * mpmath.mpf(10) ** -digits:
                 raise ConvergenceError(
                     f"mpmath Newton did not converge to {digits} digits from "
                     f"{self._point(start, th)}: last step {mpmath.nstr(size, 3)}",
                     iterations=max_steps, residual=float(size), point=self._point(z, th))
             return tuple(v - s for v, s in zip(z, step))                    # one more step
+
+    # -- kinks --------------------------------------------------------------------- #
+    def check_kinks(self, z, theta, factor: float = 64) -> None:
+        """Raise NonDifferentiableError when (z, θ) sits on a kink g = 0 within float64
+        rounding: |g| ≤ factor·u·ḡ (ḡ its rounding bound, :mod:`rounding`), or g = 0."""
+        if not self.kinks:
+            return
+        values = dict(zip(self.unknowns + self.params, list(z) + list(theta)))
+        for g in self.kinks:
+            value, bound = rounding_scale(g, values, self.unknowns)
+            if abs(value) <= factor * 2.0 ** -53 * bound or value == 0:
+                point = self._point(z, theta)
+                raise NonDifferentiableError(
+                    f"the solution sits on the kink {g} = 0 ({g} = {mpmath.nstr(value, 3)}, "
+                    f"within float64 rounding) at {point}: the derivative does not exist "
+                    "there (the one-sided derivatives differ)", kink=g, point=point)
+
+    # -- rounding ---------------------------------------------------------------- #
+    def rounding_bounds(self, z, theta, z_bounds=None) -> tuple:
+        """(F̄, Ā, B̄): the float64 rounding bounds, in units of u = 2⁻⁵³, of F, ∂F/∂z and
+        ∂F/∂θ evaluated at (z, θ) (lists / mpmath matrices of mpf; see
+        :mod:`symimplicit.precision.rounding`: z are float64 results with the error bounds
+        ``z_bounds`` (default |z|: correctly rounded), θ exact)."""
+        values = dict(zip(self.unknowns + self.params, list(z) + list(theta)))
+        exprs = list(self.residual) + list(self.jacobian) + list(self.param_jacobian)
+        unknowns = self.unknowns if z_bounds is None else dict(zip(self.unknowns, z_bounds))
+        flat = rounding_scales(exprs, values, unknowns)
+        n, p = self.n, self.p
+        F, A, B = flat[:n], flat[n:n + n * n], flat[n + n * n:]
+        A = mpmath.matrix([A[i * n:(i + 1) * n] for i in range(n)])
+        B = mpmath.matrix([B[i * p:(i + 1) * p] for i in range(n)]) if p else mpmath.matrix(n, 0)
+        return F, A, B
 
     # -- κ -------------------------------------------------------------------------- #
     def kappa(self, z, theta) -> mpmath.mpf:

@@ -26,7 +26,7 @@ import mpmath
 from symimplicit.errors import SymimplicitError
 from symimplicit.precision.mpsolve import MpProblem
 
-__all__ = ["Reference", "reference", "ift_gradient", "richardson_gradient", "digits_from_error",
+__all__ = ["Reference", "reference", "error_bounds", "RichardsonBudgetError", "ift_gradient", "richardson_gradient", "digits_from_error",
            "relative_error", "component_scales", "error_rows", "EPS", "ZERO_FLOOR",
            "GUARD_DIGITS", "RICHARDSON_ORDER"]
 
@@ -45,6 +45,13 @@ RICHARDSON_ORDER = 8
 MAX_LEVELS = 90
 """Step halvings before the extrapolation gives up (reached only near singular points)."""
 
+SOLVE_STEPS = 30
+"""Newton steps of one Richardson solve: it starts next to its solution (quadratic: ~7)."""
+
+RICHARDSON_MAX_SOLVES = 40 * RICHARDSON_ORDER
+"""Solves of the whole Richardson route before it is abandoned with a stated reason
+(a smooth map needs ~2·(order + 2) per parameter)."""
+
 
 @dataclass
 class Reference:
@@ -53,8 +60,11 @@ class Reference:
     ``solution``: the user's unknowns (mpf), ``gradient[i][j]`` = ∂zᵢ/∂θⱼ by the
     IFT; ``richardson[i][j]`` the same by extrapolated differences (``None``
     when not computed); ``route_error[i][j]`` their relative difference;
-    ``kappa`` the rounding amplification of the IFT solve; ``dps`` the digits
-    the reference is good to; ``work_dps`` the digits it was computed with.
+    ``kappa`` the rounding amplification (:func:`error_bounds`); ``dps`` the digits
+    the reference is good to; ``work_dps`` the digits it was computed with;
+    ``solution_bound[i]`` and ``gradient_bound[i][j]`` the first-order bounds ē
+    (floats, in units of u = 2⁻⁵³) on the float64 error of each quantity;
+    ``notes`` what the reference could not do (a skipped route).
     """
 
     solution: tuple
@@ -65,6 +75,9 @@ class Reference:
     richardson: list | None = None
     route_error: list | None = None
     system_solution: tuple = ()
+    solution_bound: tuple = ()
+    gradient_bound: list | None = None
+    notes: list | None = None
 
     @property
     def route_digits(self) -> float | None:
@@ -115,6 +128,55 @@ def error_rows(values: list, ref_rows: list, work_dps: int, fraction=ZERO_FLOOR)
                 for vrow, rrow, s in zip(values, ref_rows, scales)]
 
 
+def error_bounds(problem: MpProblem, z: Sequence, theta: Sequence, z64=None) -> tuple:
+    """First-order bounds on the float64 error of the solution and of the IFT gradient.
+
+    With A = ∂F/∂z, B = ∂F/∂θ, X = -A⁻¹B at the solution and F̄, Ā, B̄ the rounding
+    bounds of evaluating F, A, B in float64 (:meth:`MpProblem.rounding_bounds`: the
+    rounding of z propagates through them), perturbation theory of the linear solve
+    (componentwise, Skeel / Oettli-Prager) gives, in units of u = 2⁻⁵³:
+
+    * solution:  ē_z = |A⁻¹| F̄ + |z|            (Newton's floor, plus z's own rounding)
+    * gradient:  ē_X = |A⁻¹| (Ā |X| + B̄)       (rounding in A and B, and in z through them:
+      Ā, B̄ are evaluated with each unknown carrying its error: the actual one,
+      max(|ẑ - z|/u, |z|), when the float64 solution ẑ = ``z64`` is known, else |z|:
+      a correctly rounded solution)
+
+    and κ = max over components c with |c| > u ē_c of ē_c / |c| (the largest relative
+    amplification of any reported quantity; a component below its floor u ē_c, e.g. an
+    exact zero, is judged absolutely and does not count).  Runs at the current precision.
+
+    Returns (ē_z for the user unknowns, ē_X rows for the user unknowns, κ) as floats.
+    """
+    n, p, nu = problem.n, problem.p, problem.n_user
+    A = problem.J(z, theta)
+    inv = problem.lu_solve(A, mpmath.eye(n), z, theta)
+    absinv = mpmath.matrix([[abs(inv[i, j]) for j in range(n)] for i in range(n)])
+    Fb = problem.rounding_bounds(z, theta)[0]
+    ez = absinv * mpmath.matrix(Fb)                            # |A⁻¹| F̄
+    zb = [ez[i] + abs(z[i]) for i in range(n)]                 # ē_z = |A⁻¹| F̄ + |z|
+    sol = [float(v) for v in zb[:nu]]
+    carried = [abs(v) for v in z]                              # correctly rounded, by default
+    if z64 is not None:                                        # the float64 solution is known:
+        for i, v in enumerate(z64[:nu]):                       # its actual error, at least |z|
+            if math.isfinite(float(v)):
+                carried[i] = max(abs(z[i]), abs(mpmath.mpf(float(v)) - z[i]) / EPS)
+    _, Ab, Bb = problem.rounding_bounds(z, theta, carried)     # z carries its error into A, B
+    grads = [[] for _ in range(nu)]
+    if p:
+        X = -(inv * problem.J_theta(z, theta))                 # X = -A⁻¹ B
+        absX = mpmath.matrix([[abs(X[i, j]) for j in range(p)] for i in range(n)])
+        E = absinv * (Ab * absX + Bb)                          # ē_X = |A⁻¹|(Ā|X| + B̄)
+        grads = [[float(E[i, j]) for j in range(p)] for i in range(nu)]
+        values = [[X[i, j] for j in range(p)] for i in range(nu)]
+    else:
+        values = [[] for _ in range(nu)]
+    ratios = [b / float(abs(v)) for b, v in zip(sol, z[:nu]) if float(abs(v)) > EPS * b]
+    ratios += [b / float(abs(v)) for brow, vrow in zip(grads, values)
+               for b, v in zip(brow, vrow) if float(abs(v)) > EPS * b]
+    return sol, grads, max(ratios, default=1.0)
+
+
 def ift_gradient(problem: MpProblem, z: Sequence, theta: Sequence) -> list:
     """∂z/∂θ = -(∂F/∂z)⁻¹ ∂F/∂θ at the current precision: rows = user unknowns."""
     if not problem.p:
@@ -135,33 +197,47 @@ def _neville(points: list) -> mpmath.mpf:
     return T[-1]
 
 
+class RichardsonBudgetError(SymimplicitError):
+    """The extrapolated differences needed more solves than their budget."""
+
+
 def richardson_gradient(problem: MpProblem, z: Sequence, theta: Sequence, dps: int,
-                        kappa: float = 1.0, order: int = RICHARDSON_ORDER):
+                        kappa: float = 1.0, order: int = RICHARDSON_ORDER,
+                        max_solves: int | None = None):
     """∂z/∂θ by Richardson-extrapolated central differences of θ ↦ z(θ).
 
-    For each θⱼ: steps hₖ = h₀ 2⁻ᵏ with h₀ = max(|θⱼ|, 1) · 10^(-dps/(2·order+2)) / κ
+    For each θⱼ: steps hₖ = h₀ 2⁻ᵏ with h₀ = |θⱼ| (1 if θⱼ = 0) · 10^(-dps/(2·order+2)) / κ
     (near a singular point the solution map is analytic only within ~1/κ), solves
     at θ ± hₖ e_j warm-started from z(θ), and extrapolates the last ``order + 1``
     differences to h = 0.  Stops when two successive extrapolations agree to
     10^-(dps+2).  Runs at the *current* mpmath precision (the caller raises it).
 
+    Each solve is warm-started next to its solution (at most SOLVE_STEPS Newton steps);
+    more than ``max_solves`` solves in all (default RICHARDSON_MAX_SOLVES) raise
+    :class:`RichardsonBudgetError`, so the route's work is bounded before it starts.
+
     Returns rows[i][j], the estimate of ∂zᵢ/∂θⱼ (NaN where no step could be solved).
     """
+    max_solves = RICHARDSON_MAX_SOLVES if max_solves is None else max_solves
     p, n_user = problem.p, problem.n_user
-    cols = []
+    cols, solves = [], 0
     tol = mpmath.mpf(10) ** (-dps - 2)
     prec_dps = mpmath.mp.dps
     for j in range(p):
-        scale = max(abs(mpmath.mpf(theta[j])), 1)
+        scale = abs(mpmath.mpf(theta[j])) or mpmath.mpf(1)    # steps relative to θⱼ (Kₐ = 1.8e-5)
         h = scale * mpmath.mpf(10) ** (-math.ceil(dps / (2 * order + 2))) / max(kappa, 1)
         zsize = max(abs(v) for v in z[:n_user]) / scale       # |z|/|θ|: the floor for a zero z'
         points, last = [], None
         for _ in range(MAX_LEVELS):
             plus, minus = list(theta), list(theta)
             plus[j], minus[j] = theta[j] + h, theta[j] - h
+            solves += 2
+            if solves > max_solves:
+                raise RichardsonBudgetError(f"more than {max_solves} solves (the solution map is "
+                                            f"not smooth enough near θ at the first steps)")
             try:
-                zp = problem.solve(plus, z, prec_dps, digits=dps + 5)
-                zm = problem.solve(minus, z, prec_dps, digits=dps + 5)
+                zp = problem.solve(plus, z, prec_dps, digits=dps + 5, max_steps=SOLVE_STEPS)
+                zm = problem.solve(minus, z, prec_dps, digits=dps + 5, max_steps=SOLVE_STEPS)
             except (SymimplicitError, ZeroDivisionError, ValueError):
                 h /= 2                                        # too far: the map is not there
                 points = []
@@ -182,16 +258,20 @@ def richardson_gradient(problem: MpProblem, z: Sequence, theta: Sequence, dps: i
 
 
 def reference(problem: MpProblem, theta: Sequence, z0: Sequence, dps: int,
-              richardson: bool = True) -> Reference:
+              richardson: bool = True, z64: Sequence | None = None) -> Reference:
     """The solution and its gradient at θ to ``dps`` digits (both routes when asked).
 
     ``theta`` are the float64 parameter values (taken exactly); ``z0`` a starting
-    point for Newton (the float64 solution under test, which picks the branch).
+    point for Newton (the float64 solution under test, which picks the branch);
+    ``z64`` the float64 solution of the user unknowns when known (its actual error then
+    enters the gradient's rounding bound, :func:`error_bounds`).
     """
     work = dps + GUARD_DIGITS
     z = problem.solve(theta, z0, work, check=False)
     with mpmath.workdps(work):
-        kappa = float(problem.kappa(z, [mpmath.mpf(t) for t in theta]))
+        problem.check_kinks(z, [mpmath.mpf(t) for t in theta])   # no derivative on a kink
+        sol_bound, grad_bound, kappa = error_bounds(problem, z, [mpmath.mpf(t) for t in theta],
+                                                    z64)
     extra = max(0, math.ceil(math.log10(kappa))) if math.isfinite(kappa) and kappa > 0 else 0
     work += extra                                             # ill-conditioned: carry log10 κ more
     z = problem.solve(theta, z, work, digits=dps + 5)         # checked: dps + 5 digits
@@ -199,17 +279,29 @@ def reference(problem: MpProblem, theta: Sequence, z0: Sequence, dps: int,
         th = [mpmath.mpf(t) for t in theta]
         grad = ift_gradient(problem, z, th)
     ref = Reference(solution=tuple(z[: problem.n_user]), gradient=grad, kappa=kappa,
-                    dps=dps, work_dps=work, system_solution=tuple(z))
+                    dps=dps, work_dps=work, system_solution=tuple(z),
+                    solution_bound=tuple(sol_bound), gradient_bound=grad_bound, notes=[])
     if richardson and problem.p:
         with mpmath.workdps(2 * work):
             zz = problem.solve(theta, z, 2 * work, digits=work + 5)
-            rich = richardson_gradient(problem, zz, [mpmath.mpf(t) for t in theta], work,
-                                          kappa=kappa)
+            try:
+                rich = richardson_gradient(problem, zz, [mpmath.mpf(t) for t in theta], work,
+                                           kappa=kappa, max_solves=RICHARDSON_MAX_SOLVES
+                                           * max(1, problem.p))
+            except RichardsonBudgetError as exc:
+                ref.notes.append(f"Richardson route abandoned: {exc}; only the IFT route "
+                                 "was checked")
+                return ref
             # relative difference, with floors for (near-)zero components: 10^-(dps/2) of the
-            # row's largest, and 10^-dps·max(1, |zᵢ|) when the whole row vanishes
+            # row's largest, 10^-dps·max(1, |zᵢ|) when the whole row vanishes, and the IFT's
+            # own rounding at `work` digits, ē·10^-(work - dps) (ē: the scale it is computed from)
             scales = [max(s, mpmath.mpf(10) ** -dps * max(1, abs(zi)))
                       for s, zi in zip(component_scales(grad, mpmath.mpf(10) ** (-dps // 2)), z)]
+            ten = mpmath.mpf(10) ** -(work - dps)
             ref.richardson = rich
-            ref.route_error = [[float(relative_error(r, g, s)) for r, g in zip(rrow, grow)]
-                               for rrow, grow, s in zip(rich, grad, scales)]
+            ref.route_error = [[float(relative_error(r, g, max(s, ten * b)))
+                                for r, g, b in zip(rrow, grow, brow)]
+                               for rrow, grow, s, brow in zip(rich, grad, scales, grad_bound)]
     return ref
+
+

@@ -45,7 +45,14 @@ def default_tol(kappa: float) -> float:
 @dataclass
 class Row:
     """One checked quantity: ``name`` (``x``, ``∂x/∂a``), ``kind`` (``solution`` or
-    ``gradient``), the float64 ``value``, the ``reference`` (mpf), and the measures."""
+    ``gradient``), the float64 ``value``, the ``reference`` (mpf), and the measures.
+
+    ``bound``: ē, the first-order bound on its float64 rounding error in units of
+    u = 2⁻⁵³ (:func:`~symimplicit.precision.reference.error_bounds`); ``absolute``:
+    the reference is below the floor u·ē float64 can resolve (an exact zero), so the
+    error is measured against ē, the scale of the quantities it is computed from;
+    ``tol``: the relative error allowed by default, TOL_FACTOR·u·ē / scale.
+    """
 
     name: str
     kind: str
@@ -56,17 +63,23 @@ class Row:
     ulps: float
     kappa: float
     latex: str = ""
+    bound: float = 0.0
+    absolute: bool = False
+    tol: float = math.inf
 
     @property
     def finite(self) -> bool:
         """False when the float64 value is NaN or infinite (then nothing of it is right)."""
         return math.isfinite(self.value)
 
-    def ok(self, tol: float) -> bool:
-        return self.finite and self.rel_error <= tol
+    def ok(self, tol: float | None = None) -> bool:
+        """Within ``tol`` (relative to the row's scale), or by default within its own tol."""
+        return self.finite and self.rel_error <= (self.tol if tol is None else tol)
 
     def error_text(self) -> str:
-        return f"{self.rel_error:.2e}" if self.finite else "not finite"
+        if not self.finite:
+            return "not finite"
+        return f"{self.rel_error:.2e}" + (" abs" if self.absolute else "")
 
 
 @dataclass
@@ -75,7 +88,8 @@ class VerifyReport:
 
     ``rows``: :class:`Row` for each unknown's solution, then each ∂xᵢ/∂θⱼ;
     ``kappa``: the rounding amplification of the IFT solve (docs/precision.md);
-    ``tol``: the relative error allowed (default :func:`default_tol`);
+    ``tol``: the relative error allowed for every row when given (None: each row's
+    own ``Row.tol`` = TOL_FACTOR·u·ē/scale, from the rounding bound of that quantity);
     ``route_digits``: to how many digits the IFT and Richardson references
     agree; ``suspect``: True when they disagree (then the derivation itself, or
     the reference, is not to be trusted and ``ok`` is False); ``start``: where the
@@ -86,7 +100,7 @@ class VerifyReport:
     statement: object
     at: dict
     dps: int
-    tol: float
+    tol: float | None
     kappa: float
     rows: list
     route_digits: float | None
@@ -94,17 +108,22 @@ class VerifyReport:
     seconds: float = 0.0
     notes: list = field(default_factory=list)
     start: str = ""
+    constant_digits: int | None = None
 
     # -- the verdict ----------------------------------------------------------------- #
     @property
     def suspect(self) -> bool:
-        """The two reference routes disagree: the derivation is suspect."""
-        return self.route_digits is not None and self.route_digits < self.dps - ROUTE_SLACK
+        """The two reference routes disagree (beyond what the statement's own Float
+        constants allow, ``constant_digits``): the derivation is suspect."""
+        limit = self.dps if self.constant_digits is None else min(self.dps, self.constant_digits)
+        return self.route_digits is not None and self.route_digits < limit - ROUTE_SLACK
 
     @property
     def ok(self) -> bool:
         """Every row within ``tol`` and the reference routes agree."""
         return not self.suspect and all(r.ok(self.tol) for r in self.rows)
+
+
 
     @property
     def digits(self) -> float:
@@ -122,6 +141,13 @@ class VerifyReport:
         """The rows outside ``tol``."""
         return [r for r in self.rows if not r.ok(self.tol)]
 
+    def _tol_text(self) -> str:
+        if self.tol is not None:
+            return f"tol = {self.tol:.3g} (relative, given)"
+        worst = max((r.tol for r in self.rows if math.isfinite(r.tol)), default=math.nan)
+        return (f"tol = {TOL_FACTOR}·u·ē per row (ē: its rounding bound; loosest "
+                f"{worst:.3g} relative)")
+
     def __bool__(self) -> bool:
         return self.ok
 
@@ -134,8 +160,8 @@ class VerifyReport:
         if not self.ok:
             names = ", ".join(f"{r.name} ({r.digits:.1f} digits)" if r.finite
                               else f"{r.name} (not finite: {r.value!r})" for r in self.failures)
-            raise GradientMismatchError(f"{self.target}: {names} outside tol={self.tol:.2e} "
-                                        f"at {self._at_text()}\n{self}")
+            raise GradientMismatchError(f"{self.target}: {names} outside tol "
+                                        f"({self._tol_text()}) at {self._at_text()}\n{self}")
         return self
 
     # -- rendering --------------------------------------------------------------------- #
@@ -159,8 +185,7 @@ class VerifyReport:
                 f"Richardson routes agree to {routes}"]
         if self.start:
             head.append(f"reference solved from {self.start}")
-        return head + [f"κ = {self.kappa:.4g}, tol = {self.tol:.3g} (relative), "
-                       f"{self.seconds:.3f} s"]
+        return head + [f"κ = {self.kappa:.4g}, {self._tol_text()}, {self.seconds:.3f} s"]
 
     @staticmethod
     def _ref_text(ref, digits: int = 20) -> str:

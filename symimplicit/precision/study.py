@@ -27,7 +27,11 @@ import numpy as np
 
 from symimplicit.errors import MissingDependencyError, StatementError, SymimplicitError
 from symimplicit.precision.mpsolve import MpProblem, problem_of
-from symimplicit.precision.reference import EPS, error_rows, reference
+from symimplicit.precision.constants import warn_low_precision
+from symimplicit.lower.options import parameter_value
+from symimplicit.precision.judge import judge
+from symimplicit.precision.limits import check_dps, check_points
+from symimplicit.precision.reference import EPS, reference
 from symimplicit.precision.study_table import Study
 from symimplicit.precision.verify import gradient_rows, parameter_names, run_float64
 from symimplicit.tape import Scalar
@@ -48,14 +52,16 @@ _MP_LOCK = threading.Lock()
 # the mpmath task (top level and picklable: it may run in another process)     #
 # --------------------------------------------------------------------------- #
 def reference_task(problem: MpProblem, theta: tuple, z0: tuple, dps: int,
-                   richardson: bool = False):
-    """(solution, gradient, κ, route digits) at θ: mpf values, or the error's text."""
+                   richardson: bool = False, z64: tuple | None = None):
+    """(solution, gradient, κ, route digits, work digits, solution bounds ē, gradient
+    bounds ē) at θ: mpf values, or the error's text."""
     with _MP_LOCK:
         try:
-            ref = reference(problem, list(theta), list(z0), dps, richardson=richardson)
+            ref = reference(problem, list(theta), list(z0), dps, richardson=richardson, z64=z64)
         except (SymimplicitError, ZeroDivisionError, ValueError) as exc:
             return f"{type(exc).__name__}: {exc}"
-        return ref.solution, ref.gradient, ref.kappa, ref.route_digits, ref.work_dps
+        return (ref.solution, ref.gradient, ref.kappa, ref.route_digits, ref.work_dps,
+                ref.solution_bound, ref.gradient_bound)
 
 
 def _progress(iterable, total: int, progress, desc: str):
@@ -86,9 +92,10 @@ def _run(tasks: list, executor: Executor | None, progress, desc: str) -> list:
 # --------------------------------------------------------------------------- #
 # float64 sides                                                                 #
 # --------------------------------------------------------------------------- #
-def _solve_rows(lowered, theta: np.ndarray, x0, layer=None) -> np.ndarray:
+def _solve_rows(lowered, theta: np.ndarray, x0, layer=None, failures=None) -> np.ndarray:
     """Float64 solutions (N, n_user), vectorised; if that fails, point by point with the
-    tape layer (another float64 solver); points where both fail are NaN."""
+    tape layer (another float64 solver); points where both fail are NaN (and their
+    error's text goes in ``failures[k]``)."""
     try:
         return np.asarray(lowered.solve(*theta.T, x0=x0), dtype=float).reshape(len(theta), -1)
     except SymimplicitError:
@@ -98,8 +105,9 @@ def _solve_rows(lowered, theta: np.ndarray, x0, layer=None) -> np.ndarray:
     for i, row in enumerate(theta):
         try:
             out[i] = np.asarray(layer.solve(*row), dtype=float).ravel()
-        except SymimplicitError:
-            pass
+        except SymimplicitError as exc:
+            if failures is not None:
+                failures[i] = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
     return out
 
 
@@ -175,11 +183,26 @@ def unrolled_gradient(statement, theta: Sequence[float], x0=None, tol: float = 4
 # --------------------------------------------------------------------------- #
 # errors against the reference                                                  #
 # --------------------------------------------------------------------------- #
-def _error(values, ref_rows, work_dps) -> float:
-    """max over components of |v - r| / max(|r|, √ε max|row|) (as in verify); a
-    non-finite float64 value (its solve failed) has an infinite error."""
-    errs = error_rows(np.asarray(values, dtype=float).tolist(), ref_rows, work_dps)
-    return max((e for row in errs for e in row), default=0.0)
+def _error(values, ref_rows, work_dps, bounds=None) -> float:
+    """max over components of the error as verify judges it (:func:`judge`: relative, or
+    against ē for a component below its rounding floor); a non-finite float64 value (its
+    solve failed) has an infinite error."""
+    vals = np.asarray(values, dtype=float).tolist()
+    if bounds is None:
+        bounds = [[0.0] * len(row) for row in ref_rows]
+    return max((judge(v, r, b, work_dps).rel_error
+                for vrow, rrow, brow in zip(vals, ref_rows, bounds)
+                for v, r, b in zip(vrow, rrow, brow)), default=0.0)
+
+
+def _axis(name: str, values) -> np.ndarray:
+    """The values of one swept parameter as a 1-d float array (text, complex refused)."""
+    arr = np.atleast_1d(np.asarray(values, dtype=object)).ravel()
+    check_points(arr.size, "study")
+    out = np.array([parameter_value(name, v, "study") for v in arr], dtype=float)
+    if not np.all(np.isfinite(out)):
+        raise StatementError(f"study: the values of {name} are not all finite")
+    return out
 
 
 def _grid(statement, over: Mapping, at: Mapping | None) -> tuple[list[str], np.ndarray]:
@@ -193,8 +216,9 @@ def _grid(statement, over: Mapping, at: Mapping | None) -> tuple[list[str], np.n
     if missing or extra:
         raise StatementError(f"study: over + at must give exactly the parameters {names}; "
                              f"missing {missing}, unknown {extra}")
-    axes = [np.atleast_1d(np.asarray(given[n], dtype=float)).ravel() if n in swept
-            else np.array([float(given[n])]) for n in names]
+    axes = [_axis(n, given[n]) if n in swept else np.array([parameter_value(n, given[n], "study")])
+            for n in names]
+    check_points(int(np.prod([len(ax) for ax in axes])), "study")
     theta = np.array(list(product(*axes)), dtype=float).reshape(-1, len(names))
     return swept, theta
 
@@ -223,19 +247,23 @@ def study(statement, over: Mapping, at: Mapping | None = None, dps: int = 30, *,
     ``progress``: tqdm bar (None: when tqdm is installed; True: required).
     ``**solver_options`` (``x0``, ``tol``, ``max_iter``) go to ``statement.lower``.
     """
+    dps = check_dps(dps, "study")
     swept, theta = _grid(statement, over, at)
+    warn_low_precision(statement, "study")
     problem = problem_of(statement)
     lowered = statement.lower(backend="numpy", **solver_options)
     layer = statement.primitive(warm_start=False, **solver_options)
     x0 = solver_options.get("x0")
-    x = _solve_rows(lowered, theta, x0, layer)
+    failures: dict = {}
+    x = _solve_rows(lowered, theta, x0, layer, failures)
     g_impl = _gradient_rows(lowered, theta, x, layer)
     # differences need ~ε^(2/3) only: a looser solver tolerance for their 2p solves
     fd_options = {**solver_options, "tol": max(solver_options.get("tol") or 0.0, FD_SOLVE_TOL)}
     g_fd = _fd_rows(statement.lower(backend="numpy", **fd_options), theta, x0,
                     statement.primitive(warm_start=False, **fd_options))
     unroll = statement.kind == "fixed_point" if unrolled is None else unrolled
-    tasks = [(problem, tuple(row), tuple(_start(xr, x0, problem)), dps, richardson)
+    tasks = [(problem, tuple(row), tuple(_start(xr, x0, problem)), dps, richardson,
+              tuple(map(float, xr)))
              for row, xr in zip(theta, x)]
     results = _run(tasks, executor, progress, "mpmath references")
     cols = _columns(statement, theta, x, g_impl, g_fd, results, dps, swept)
@@ -248,7 +276,12 @@ def study(statement, over: Mapping, at: Mapping | None = None, dps: int = 30, *,
         from symimplicit.precision.certify import certify_columns
         cols.update(certify_columns(statement, theta, x, g_impl, dps, x0))
     notes = [r for r in results if isinstance(r, str)]
-    return Study(cols, statement=statement, swept=swept, dps=dps, notes=notes)
+    reasons = {k: f"the mpmath reference failed: {r}" for k, r in enumerate(results)
+               if isinstance(r, str)}
+    for k in np.flatnonzero(~np.all(np.isfinite(x), axis=1)):
+        reasons.setdefault(int(k), "the float64 solve failed: " +
+                           failures.get(int(k), "no finite solution"))
+    return Study(cols, statement=statement, swept=swept, dps=dps, notes=notes, reasons=reasons)
 
 
 def _start(x_row, x0, problem) -> list:
@@ -269,11 +302,11 @@ def _columns(statement, theta, x, g_impl, g_fd, results, dps, swept) -> dict:
     for k, r in enumerate(results):
         if not isinstance(r, tuple):
             continue
-        sol, grad, kappa, _, work = r
+        sol, grad, kappa, _, work, sol_bound, grad_bound = r
         cols["kappa"][k] = kappa
-        cols["solution_error"][k] = _error([x[k]], [list(sol)], work)
-        cols["implicit_error"][k] = _error(g_impl[k], grad, work)
-        cols["fd_error"][k] = _error(g_fd[k], grad, work)
+        cols["solution_error"][k] = _error([x[k]], [list(sol)], work, [list(sol_bound)])
+        cols["implicit_error"][k] = _error(g_impl[k], grad, work, grad_bound)
+        cols["fd_error"][k] = _error(g_fd[k], grad, work, grad_bound)
     with np.errstate(divide="ignore", invalid="ignore"):
         err = cols["implicit_error"]                         # 0: dps digits; inf: 0; NaN stays
         cols["implicit_digits"] = np.clip(-np.log10(err), 0.0, dps)
@@ -295,7 +328,7 @@ def _add_unrolled(cols, statement, theta, results, x0, max_unrolled, progress) -
         except SymimplicitError:
             continue
         cols["unrolled_iterations"][k] = its
-        cols["unrolled_error"][k] = _error(grads, r[1], r[4])
+        cols["unrolled_error"][k] = _error(grads, r[1], r[4], r[6])
 
 
 def tolerance_study(statement, at: Mapping, tols: Sequence[float] = tuple(10.0 ** -np.arange(1, 16)),
@@ -311,6 +344,7 @@ def tolerance_study(statement, at: Mapping, tols: Sequence[float] = tuple(10.0 *
     The implicit gradient's error follows the solution's (linearly); the unrolled
     one converges at the iteration's rate and carries its own truncation.
     """
+    dps = check_dps(dps, "tolerance_study")
     _, theta = _grid(statement, {}, at)
     theta = theta[0]
     problem = problem_of(statement)
@@ -324,16 +358,20 @@ def tolerance_study(statement, at: Mapping, tols: Sequence[float] = tuple(10.0 *
                                     max_iter=100000)
         xs, grads = run_float64(layer, list(theta), problem.n_user, {})
         if ref is None:
-            ref = reference(problem, list(theta), problem.start(xs), dps, richardson=False)
+            ref = reference(problem, list(theta), problem.start(xs), dps, richardson=False,
+                            z64=xs)
         rows["tol"].append(float(t))
         rows["implicit_iterations"].append(layer.last_iterations)
-        rows["solution_error"].append(_error([xs], [list(ref.solution)], ref.work_dps))
-        rows["implicit_error"].append(_error(grads, ref.gradient, ref.work_dps))
+        rows["solution_error"].append(_error([xs], [list(ref.solution)], ref.work_dps,
+                                             [list(ref.solution_bound)]))
+        rows["implicit_error"].append(_error(grads, ref.gradient, ref.work_dps,
+                                             ref.gradient_bound))
         if fixed:
             _, ug, its = unrolled_gradient(statement, theta, x0=x0, tol=float(t),
                                            max_iter=max_unrolled)
             rows["unrolled_iterations"].append(its)
-            rows["unrolled_error"].append(_error(ug, ref.gradient, ref.work_dps))
+            rows["unrolled_error"].append(_error(ug, ref.gradient, ref.work_dps,
+                                                 ref.gradient_bound))
         else:
             rows["unrolled_iterations"].append(np.nan)
             rows["unrolled_error"].append(np.nan)

@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from symimplicit.errors import MissingDependencyError
+from symimplicit.errors import MissingDependencyError, OutputError
+from symimplicit.precision.output import output_path
 from symimplicit.precision.reference import EPS
 
 __all__ = ["Study"]
@@ -19,10 +20,12 @@ class Study:
 
     ``swept``: the parameter names (or ``"tol"``) that vary; ``statement``, ``dps``:
     what was studied and the reference's digits; ``notes``: points whose
-    reference failed (their rows hold NaN).
+    reference failed (their rows hold NaN); ``reasons``: row index -> why that row holds
+    NaN or inf (printed under the table).
     """
 
-    def __init__(self, columns: dict, *, statement=None, swept=(), dps: int = 30, notes=()):
+    def __init__(self, columns: dict, *, statement=None, swept=(), dps: int = 30, notes=(),
+                 reasons=None):
         lengths = {len(v) for v in columns.values()}
         if len(lengths) > 1:
             raise ValueError(f"Study columns differ in length: {lengths}")
@@ -31,6 +34,7 @@ class Study:
         self.swept = list(swept)
         self.dps = dps
         self.notes = list(notes)
+        self.reasons = dict(reasons or {})
 
     @property
     def columns(self) -> list[str]:
@@ -67,7 +71,12 @@ class Study:
     def __str__(self) -> str:
         head = f"Study of {self.statement!r} over {', '.join(self.swept)} " \
                f"(mpmath {self.dps} digits, {len(self)} points)"
-        return head + "\n" + self.table()
+        lines = [head, self.table()]
+        for k in sorted(self.reasons):
+            where = ", ".join(f"{n}={_fmt(self._cols[n][k], exact=True)}" for n in self.swept
+                              if n in self._cols)
+            lines.append(f"row {k} ({where}): {self.reasons[k]}")
+        return "\n".join(lines)
 
     def __repr__(self) -> str:
         return f"<Study over {self.swept}: {len(self)} points, columns {self.columns}>"
@@ -81,11 +90,16 @@ class Study:
 
     def to_csv(self, path) -> None:
         """Write the columns as CSV (header = column names, full float precision)."""
-        with open(path, "w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(self.columns)
-            for i in range(len(self)):
-                w.writerow([repr(float(self._cols[n][i])) for n in self.columns])
+        path = output_path(path, "the study's CSV")
+        try:
+            with open(path, "w", newline="") as fh:
+                w = csv.writer(fh)
+                w.writerow(self.columns)
+                for i in range(len(self)):
+                    w.writerow([repr(float(self._cols[n][i])) for n in self.columns])
+        except OSError as exc:
+            raise OutputError(f"cannot write the study's CSV to {str(path)!r}: "
+                              f"{exc.strerror or exc}", path=str(path)) from None
 
     # -- plot ----------------------------------------------------------------------- #
     def plot(self, path, x: str | None = None) -> None:
@@ -98,6 +112,7 @@ class Study:
         except ImportError:
             raise MissingDependencyError("matplotlib", extra="plot",
                                          purpose="Study.plot") from None
+        path = output_path(path, "the study's plot")
         xname = x or (self.swept[0] if self.swept else self.columns[0])
         errors = [n for n in ERROR_COLUMNS if n in self._cols
                   and np.any(np.isfinite(self._cols[n]) & (self._cols[n] > 0))]

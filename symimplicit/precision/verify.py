@@ -28,8 +28,12 @@ import mpmath
 
 from symimplicit.errors import NonFiniteError, StatementError, SymimplicitError
 from symimplicit.precision.mpsolve import backend, problem_of
-from symimplicit.precision.reference import digits_from_error, error_rows, reference
-from symimplicit.precision.report import Row, VerifyReport, default_tol, derivative_latex
+from symimplicit.precision.constants import float_constants, warn_low_precision
+from symimplicit.lower.options import parameter_value
+from symimplicit.precision.judge import judge
+from symimplicit.precision.limits import check_dps
+from symimplicit.precision.reference import digits_from_error, reference
+from symimplicit.precision.report import Row, VerifyReport, derivative_latex
 from symimplicit.tape import Scalar, backward, reset_grad
 
 __all__ = ["verify", "parameter_names", "parameter_values", "run_float64", "gradient_rows"]
@@ -58,7 +62,12 @@ def parameter_values(statement, at: Mapping) -> list[float]:
                              f"{statement!r}; missing {missing}, unknown {extra}")
     values = []
     for n in names:
-        v = float(by_name[n])
+        try:
+            v = parameter_value(n, by_name[n], "verify")          # the layers' own rule
+        except OverflowError:
+            raise StatementError(f"verify: the parameter {n} (an integer of "
+                                 f"{int(by_name[n]).bit_length()} bits) is too large for "
+                                 "float64") from None
         if not math.isfinite(v):
             raise StatementError(f"verify: the parameter {n} = {by_name[n]!r} is not finite")
         values.append(v)
@@ -154,6 +163,10 @@ def verify(target: Any, at: Mapping, dps: int = 50, against=None, tol: float | N
     if is_jax_target(target):
         return verify_jax(target, at, dps, against, tol, strict, richardson=richardson, x0=x0)
     start = time.perf_counter()
+    dps = check_dps(dps, "verify")
+    if tol is not None and (isinstance(tol, bool) or not isinstance(tol, (int, float))
+                            or not 0 < tol < 1):
+        raise StatementError(f"verify: tol must be a relative error in (0, 1), got {tol!r}")
     if x0 is not None and _is_statement(target):
         options["x0"] = x0                                    # the layer starts there too
     fn, statement, label, call_kwargs = _target_and_statement(target, against, dict(options))
@@ -163,13 +176,21 @@ def verify(target: Any, at: Mapping, dps: int = 50, against=None, tol: float | N
     problem = problem_of(statement)
     x64, g64 = run_float64(fn, values, problem.n_user, call_kwargs, label)
     z0, origin = _reference_start(statement, problem, values, x64, x0, label)
-    ref = reference(problem, values, problem.start(z0), dps, richardson=richardson)
+    ref = reference(problem, values, problem.start(z0), dps, richardson=richardson, z64=x64)
     rows = _rows(statement, x64, g64, ref)
     report = VerifyReport(
         target=label, statement=statement, at=dict(zip((p.name for p in statement.params), values)),
-        dps=dps, tol=default_tol(ref.kappa) if tol is None else float(tol), kappa=ref.kappa,
+        dps=dps, tol=None if tol is None else float(tol), kappa=ref.kappa,
         rows=rows, route_digits=ref.route_digits, backend=backend(),
-        seconds=time.perf_counter() - start, start=origin)
+        seconds=time.perf_counter() - start, start=origin,
+        constant_digits=warn_low_precision(statement, "verify"))
+    report.notes.extend(ref.notes or [])
+    if report.constant_digits is not None:
+        names = ", ".join(str(f) for f in float_constants(statement)[:6])
+        report.notes.append(f"the statement's Float constants ({names}) hold "
+                            f"~{report.constant_digits} digits: they limit the reference to "
+                            f"~{report.constant_digits} digits; write them as Rational for a "
+                            f"full-precision reference")
     if x0 is not None and any(not r.ok(report.tol) for r in rows if r.kind == "solution"):
         report.notes.append("the target's solution is not the root reached from x0 (another "
                             "branch, or no convergence); the gradient rows are judged at the "
@@ -218,21 +239,19 @@ def _values_text(values) -> str:
 
 def _rows(statement, x64, g64, ref) -> list[Row]:
     """The solution rows, then ∂xᵢ/∂θⱼ row by row; every error at the reference precision."""
-    sol_err = error_rows([x64], [list(ref.solution)], ref.work_dps)[0]
-    grad_err = error_rows(g64, ref.gradient, ref.work_dps)
+    sol_bounds = list(ref.solution_bound) or [0.0] * len(x64)
+    grad_bounds = ref.gradient_bound or [[0.0] * len(r) for r in ref.gradient]
 
-    def row(name, kind, value, r, err, latex) -> Row:
-        with mpmath.workdps(ref.work_dps):
-            ulps = (abs(float(mpmath.mpf(value) - r)) / math.ulp(float(r))
-                    if math.isfinite(value) else math.inf)
-        return Row(name=name, kind=kind, value=value, reference=r, rel_error=err,
-                   digits=digits_from_error(err, ref.dps), ulps=ulps, kappa=ref.kappa,
-                   latex=latex)
+    def row(name, kind, value, r, bound, latex) -> Row:
+        judged = judge(value, r, bound, ref.work_dps)
+        return Row(name=name, kind=kind, value=value, reference=r, rel_error=judged.rel_error,
+                   digits=digits_from_error(judged.rel_error, ref.dps), ulps=judged.ulps,
+                   kappa=ref.kappa, latex=latex, bound=bound, absolute=judged.absolute,
+                   tol=judged.tol)
 
-    rows = [row(str(x), "solution", x64[i], ref.solution[i], sol_err[i], derivative_latex(x))
+    rows = [row(str(x), "solution", x64[i], ref.solution[i], sol_bounds[i], derivative_latex(x))
             for i, x in enumerate(statement.unknowns)]
-    rows += [row(f"∂{x}/∂{p}", "gradient", g64[i][j], ref.gradient[i][j], grad_err[i][j],
+    rows += [row(f"∂{x}/∂{p}", "gradient", g64[i][j], ref.gradient[i][j], grad_bounds[i][j],
                  derivative_latex(x, p))
              for i, x in enumerate(statement.unknowns) for j, p in enumerate(statement.params)]
     return rows
-
