@@ -24,5 +24,6 @@ from symimplicit.precision.study import study, tolerance_study, unrolled_gradien
 from symimplicit.precision.study_table import Study
 from symimplicit.precision.verify import verify
 
-__all__ = ["verify", "certify", "CertifyReport", "VerifyReport", "default_tol", "study", "tolerance_study", "Study",
+__all__ = ["verify", "certify", "CertifyReport", "VerifyReport", "default_tol", "study",
+           "tolerance_study", "Study",
            "unrolled_gradient", "MpProblem", "problem_of", "backend", "Reference", "reference"]

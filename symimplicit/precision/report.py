@@ -3,15 +3,15 @@ against the mpmath reference, rendered as text, Markdown and LaTeX.
 
 Measures, for each row (the solution, then every gradient component):
 
-* ``rel_error`` = |v - r| / max(|r|, √ε·max|row|): relative, except that a
-  component smaller than √ε (2⁻²⁶) times the largest of its row is measured
-  against that floor (float64 cannot promise relative accuracy for a
-  component that is noise next to its neighbours);
+* ``rel_error``: |v - r| / |r| when |r| exceeds the rounding floor u·ē of the row
+  (ē its first-order float64 rounding bound), else |v - r| / ē (judged absolutely,
+  ``absolute``; "abs" in the table), see :mod:`symimplicit.precision.judge`;
+* ``tol``: 64·u·ē / scale, so a row passes when |v - r| ≤ 64·u·ē;
 * ``digits`` = -log10(rel_error), capped at the reference's digits;
 * a NaN or infinite float64 value has an infinite ``rel_error`` and 0 ``digits``,
   and is shown as "not finite";
-* ``ulps`` = |v - r| / ulp(r), the error in units of the last place of r in float64;
-* ``kappa``: the rounding amplification of the IFT solve at the point.
+* ``ulps`` = |v - r| / ulp(max(|r|, ē)): never in the last place of a zero;
+* ``kappa``: the largest relative rounding amplification at the point (docs/precision.md).
 """
 from __future__ import annotations
 
@@ -37,7 +37,11 @@ ROUTE_SLACK = 5
 
 
 def default_tol(kappa: float) -> float:
-    """min(64 · κ · 2⁻⁵³, 1e-8): a well-conditioned problem (κ ≈ 1) needs ~14 digits."""
+    """min(64 · κ · 2⁻⁵³, 1e-8): one relative tolerance from κ alone.
+
+    Kept for callers that want a single number; verify itself judges each row by its
+    own rounding bound (``Row.tol`` = 64·u·ē/scale, see :mod:`symimplicit.precision.judge`),
+    which is not capped: a value exact at the correctly rounded solution must pass."""
     k = kappa if math.isfinite(kappa) else math.inf
     return min(TOL_FACTOR * max(k, 1.0) * EPS, TOL_CEILING)
 

@@ -239,7 +239,8 @@ def study(statement, over: Mapping, at: Mapping | None = None, dps: int = 30, *,
     ``fd_error`` (central differences); ``implicit_digits`` and ``digits_lost``
     (log10 of implicit_error / 2⁻⁵³); ``bound`` = κ·2⁻⁵³; ``route_digits`` when
     ``richardson=True``; ``certified``, ``proved_error`` and ``proved_digits`` (the
-    implicit gradient's error *proved* by interval arithmetic) when ``certify=True``.  Every error is the largest relative error over the
+    implicit gradient's error *proved* by interval arithmetic) when ``certify=True``.
+    Every error is the largest relative error over the
     components, against mpmath at ``dps`` digits; it is ``inf`` where the float64
     side failed (NaN values) and NaN where the reference failed (see ``notes``).
 
