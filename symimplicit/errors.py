@@ -21,6 +21,9 @@ __all__ = [
     "NonDifferentiableError",
     "GradientMismatchError",
     "MissingDependencyError",
+    "InfeasibleError",
+    "UnboundedError",
+    "ConstraintQualificationError",
 ]
 
 
@@ -135,3 +138,30 @@ class MissingDependencyError(SymimplicitError, ImportError):
         what = f" for {purpose}" if purpose else ""
         super().__init__(f"{package} is needed{what}; install it with: {how}")
         self.package = package
+
+
+class InfeasibleError(SymimplicitError, ArithmeticError):
+    """No point satisfies the constraints (as far as the solver can tell): ``constraint`` is
+    the one most violated at the least infeasible point found, ``point`` that point."""
+
+    def __init__(self, message: str, *, constraint=None, point: dict | None = None):
+        self.constraint = constraint
+        self.point = point
+        super().__init__(message)
+
+
+class UnboundedError(SymimplicitError, ArithmeticError):
+    """The objective decreases without bound on the feasible set: no minimum exists."""
+
+    def __init__(self, message: str, *, point: dict | None = None):
+        self.point = point
+        super().__init__(message)
+
+
+class ConstraintQualificationError(SingularJacobianError):
+    """The active constraints' gradients are linearly dependent at the solution (LICQ fails):
+    the multipliers are not unique and the KKT Jacobian is singular.  ``constraints`` names them."""
+
+    def __init__(self, message: str, *, constraints=(), point: dict | None = None, value=None):
+        self.constraints = tuple(constraints)
+        super().__init__(message, point=point, value=value)
