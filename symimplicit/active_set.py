@@ -230,7 +230,7 @@ class ActiveSetDerivation:
         eqs += [sp.Le(h, 0) for h in hs] + [sp.Ge(m, 0) for m in mu]
         eqs += [sp.Eq(m * h, 0) for m, h in zip(mu, hs)]
         kkt = Step("statement", "The unknowns minimise f subject to g = 0 and h ≤ 0. With the "
-                   "Lagrangian L = f + λ·g + μ·h, a minimum satisfies the KKT conditions: "
+                   "Lagrangian L below, a minimum satisfies the KKT conditions: "
                    "stationarity, feasibility, nonnegative multipliers and complementarity.",
                    tuple(eqs))
         act = [sp.Eq(hs[i], 0) for i in self.active] + [sp.Eq(mu[j], 0) for j in self.inactive]

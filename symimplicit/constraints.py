@@ -31,7 +31,7 @@ import sympy as sp
 
 from symimplicit.errors import StatementError
 
-__all__ = ["Inequality", "split_constraints", "bounds"]
+__all__ = ["Inequality", "split_constraints", "bounds", "parse_inequality"]
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def bounds(x, lo=None, hi=None) -> list:
     >>> import sympy as sp
     >>> x, u = sp.symbols("x u")
     >>> bounds(x, 0, u)
-    [x >= 0, x <= u]
+    [0 <= x, x <= u]
     """
     out = []
     if lo is not None:
@@ -91,12 +91,12 @@ def _flatten(item, what: str) -> list:
         element, interval = item.args
         if not isinstance(interval, sp.Interval):
             raise StatementError(f"{what} {item}: only membership of an Interval is a constraint")
-        if interval.left_open and interval.left.is_finite or \
-                interval.right_open and interval.right.is_finite:
+        lo = None if interval.left == -sp.oo else interval.left
+        hi = None if interval.right == sp.oo else interval.right
+        if interval.left_open and lo is not None or interval.right_open and hi is not None:
             raise StatementError(f"{what} {item}: an open interval is a strict inequality; "
                                  "use a closed Interval")
-        return bounds(element, interval.left if interval.left.is_finite else None,
-                      interval.right if interval.right.is_finite else None)
+        return bounds(element, lo, hi)
     return [item]
 
 
@@ -139,3 +139,35 @@ def split_constraints(constraints) -> tuple[tuple, tuple[Inequality, ...]]:
                 continue
             inequalities.append(Inequality(h, rel, len(inequalities)))
     return tuple(equalities), tuple(inequalities)
+
+
+def parse_inequality(text: str, parse_side) -> list:
+    """The relations of ``"a <= b"``, ``"a >= b"`` or a chain ``"lo <= x <= hi"`` (``≤``, ``≥``
+    too), each side parsed by ``parse_side`` (the safe expression parser; nothing is evaluated).
+
+    Examples
+    ========
+
+    >>> from symimplicit.parsing import parse_expression
+    >>> parse_inequality("0 <= x <= u", parse_expression)
+    [0 <= x, x <= u]
+    """
+    from symimplicit.errors import ParseError
+    text = text.replace("≤", "<=").replace("≥", ">=")
+    if "<" in text.replace("<=", "") or ">" in text.replace(">=", ""):
+        raise ParseError("strict inequalities (<, >) are not constraints: the minimum over an "
+                         "open set need not exist; use <= or >=", text)
+    ops = [op for op in ("<=", ">=") if op in text]
+    if len(ops) != 1:
+        raise ParseError("an inequality chain mixes <= and >=; write two constraints", text)
+    sides = [parse_side(part) for part in text.split(ops[0])]
+    if len(sides) > 3:
+        raise ParseError("at most one chain lo <= x <= hi per constraint", text)
+    make = sp.Le if ops[0] == "<=" else sp.Ge
+    out = []
+    for a, b in zip(sides, sides[1:]):
+        rel = make(a, b)
+        if isinstance(rel, sp.logic.boolalg.BooleanAtom):
+            raise ParseError(f"the constraint {a} {ops[0]} {b} is always {rel}", text)
+        out.append(rel)
+    return out

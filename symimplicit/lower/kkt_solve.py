@@ -140,12 +140,8 @@ def interior_point(kkt: FullKKT, x0, theta, max_iter: int = MAX_IPM):
         if gap <= GAP * scale and _inf(r_d) <= 1e-9 * scale and \
                 max(_inf(r_g), _inf(r_h)) <= 1e-9 * size0:
             return z, s, k
-        if _inf(z[:n]) > HUGE * size0:
-            raise UnboundedError(f"the iterates run off to ‖x‖ = {_inf(z[:n]):.3g}: the objective "
-                                 "seems unbounded below on the feasible set",
-                                 point=kkt.point(z, theta))
-        if _inf(mu) > HUGE * scale or (k > 30 and alpha < 1e-10):
-            raise _infeasible(kkt, z, theta, s)
+        if _inf(z[:n]) > HUGE * size0 or _inf(mu) > HUGE * scale or (k > 30 and alpha < 1e-10):
+            raise _failure(kkt, z, theta, size0, k)
         tau = SIGMA * gap
         K = np.zeros((kkt.size + q, kkt.size + q))
         N = kkt.size
@@ -154,6 +150,7 @@ def interior_point(kkt: FullKKT, x0, theta, max_iter: int = MAX_IPM):
         K[N:, n + m:N] = np.diag(s)                                    # S Δμ + M Δs
         K[N:, N:] = np.diag(mu)
         rhs = -np.concatenate([r_d, r_g, r_h, mu * s - tau])
+        K[:n, :n] += _inertia_shift(J, mu / s, n, m) * np.eye(n)
         step = _solve(K, rhs, n)
         dz, ds = step[:N], step[N:]
         alpha = min(1.0, _to_boundary(s, ds), _to_boundary(mu, dz[n + m:]))
@@ -164,12 +161,37 @@ def interior_point(kkt: FullKKT, x0, theta, max_iter: int = MAX_IPM):
             except (DomainError, NonFiniteError):
                 alpha *= 0.5
         z, s = z + alpha * dz, s + alpha * ds
-    F, _ = _evaluate(kkt, z, theta)
-    if max(_inf(F[n:n + m]), _inf(np.maximum(F[n + m:], 0.0))) > 1e-6 * size0:
-        raise _infeasible(kkt, z, theta, s)
-    raise ConvergenceError(f"the interior point method did not converge in {max_iter} "
-                           f"iterations at {_where(kkt, z, theta)}", iterations=max_iter,
-                           point=kkt.point(z, theta))
+    raise _failure(kkt, z, theta, size0, max_iter)
+
+
+def _failure(kkt, z, theta, size0, iterations):
+    """Why the interior point method stopped: iterates far out on a feasible path (unbounded),
+    constraints it cannot satisfy (infeasible), or neither (no convergence)."""
+    n, m = kkt.n, kkt.m
+    F, _ = kkt.fj(z, theta)
+    violation = max(_inf(F[n:n + m]), _inf(np.maximum(F[n + m:], 0.0)))
+    far = _inf(z[:n])
+    if far > 1e6 * size0 and violation <= 1e-6 * (1.0 + far):
+        return UnboundedError(f"the iterates run off to ‖x‖ = {far:.3g} along feasible points: "
+                              "the objective seems unbounded below on the feasible set "
+                              f"({_where(kkt, z, theta)})", point=kkt.point(z, theta))
+    if violation > 1e-6 * size0:
+        return _infeasible(kkt, z, theta)
+    return ConvergenceError(f"the interior point method did not converge in {iterations} "
+                            f"iterations at {_where(kkt, z, theta)}", iterations=iterations,
+                            point=kkt.point(z, theta))
+
+
+def _inertia_shift(J, weights, n, m) -> float:
+    """δ ≥ 0 making ∇²L + Jhᵀ diag(μ/s) Jh + δI positive definite on null(Jg): the step is
+    then a descent direction of the barrier problem, not a climb to a saddle or maximum."""
+    H = J[:n, :n] + J[n + m:, :n].T @ (weights[:, None] * J[n + m:, :n])
+    K = np.zeros((n + m, n + m))
+    K[:n, :n], K[:n, n:], K[n:, :n] = H, J[:n, n:n + m], J[n:n + m, :n]
+    if m >= n:
+        return 0.0
+    low = float(smallest_curvature(K, n))
+    return 0.0 if low > 0.0 else 1e-8 * (1.0 + np.abs(J[:n, :n]).max()) - low
 
 
 def _evaluate(kkt, z, theta):
@@ -198,7 +220,7 @@ def _to_boundary(v, dv) -> float:
     return float(min(1.0, np.min(-BOUNDARY * v[neg] / dv[neg]))) if neg.any() else 1.0
 
 
-def _infeasible(kkt, z, theta, s=None) -> InfeasibleError:
+def _infeasible(kkt, z, theta) -> InfeasibleError:
     n, m = kkt.n, kkt.m
     F, _ = kkt.fj(z, theta)
     viol = np.concatenate([np.abs(F[n:n + m]), np.maximum(F[n + m:], 0.0)])
@@ -333,4 +355,5 @@ def _check_second_order(kkt, K, z, theta, active, weak) -> None:
         kind = "a saddle or maximum" if low < 0 else "degenerate"
         raise NotAMinimumError(f"the KKT point is {kind}: the smallest eigenvalue of the Hessian "
                                f"of the Lagrangian on the critical cone is {low:.6g}, at "
-                               f"{_where(kkt, z, theta)}", point=kkt.point(z, theta))
+                               f"{_where(kkt, z, theta)} (another start x0 may reach a minimum)",
+                               point=kkt.point(z, theta))
