@@ -259,4 +259,4 @@ class InequalityLayer(Function):
         point = self.kkt_point(*params)
         sign = 1.0 if side == "right" else -1.0
         dz = sign * self._sensitivity(point, theta, sign * d)
-        return tuple(float(v) for v in dz[:self._n_out])
+        return tuple(float(v) + 0.0 for v in dz[:self._n_out])
