@@ -64,7 +64,7 @@ def bounds(x, lo=None, hi=None) -> list:
     >>> import sympy as sp
     >>> x, u = sp.symbols("x u")
     >>> bounds(x, 0, u)
-    [0 <= x, x <= u]
+    [x >= 0, x <= u]
     """
     out = []
     if lo is not None:

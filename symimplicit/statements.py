@@ -389,6 +389,13 @@ class Minimize(Statement):
         options.pop("multipliers", None)
         return super().primitive(**options)
 
+    def lower(self, **options):
+        """Vectorised sweeps (equality constraints only; use primitive() with inequalities)."""
+        if self._inequalities:
+            raise StatementError(f"{self!r}: lower() sweeps do not take inequality constraints; "
+                                 "use primitive() (one solve per call)")
+        return super().lower(**options)
+
     @property
     def gradient(self) -> sp.Matrix:
         """∇ₓf as a column."""

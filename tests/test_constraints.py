@@ -150,3 +150,8 @@ def test_cli_derive_with_active(capsys):
     assert main(["derive", "--minimize", "(x-a)^2", "--unknown", "x", "--constraint", "x >= 0",
                  "--active", "x >= 0"]) == 0
     assert "active set" in capsys.readouterr().out
+
+
+def test_lower_refuses_inequalities():
+    with pytest.raises(StatementError, match="lower"):
+        Minimize((x - a)**2, x, [a], constraints=[x >= 0]).lower()
