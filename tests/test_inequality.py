@@ -267,3 +267,24 @@ def test_equality_minimize_keeps_its_layer_without_multipliers():
     assert isinstance(st_.primitive(), ImplicitLayer)
     assert not isinstance(st_.primitive(multipliers=True), ImplicitLayer)
     assert np.isclose(st_.primitive(multipliers=True).solve(1.0, 1.0), 0.5)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(finite, min_size=N, max_size=N), finite, st.floats(0.1, 3),
+       st.integers(0, N - 1), st.booleans())
+def test_one_sided_box_derivatives_match_one_sided_differences(y, low, width, i, at_high):
+    """yᵢ exactly on a bound: the one-sided derivatives of clip are the one-sided slopes."""
+    high = low + width
+    y = list(y)
+    y[i] = high if at_high else low
+    assume(all(min(abs(v - low), abs(v - high)) > 1e-3 for j, v in enumerate(y) if j != i))
+    layer = BOX.primitive(side="right")
+    direction = [float(j == i) for j in range(N + 2)]
+    for side, t in (("right", 1e-7), ("left", -1e-7)):
+        got = layer.directional_derivative(*y, low, high, direction=direction, side=side)
+        moved = list(y)
+        moved[i] += t
+        slope = [(u - v) / t for u, v in zip(layer.solve(*moved, low, high), layer.solve(*y, low, high))]
+        assert got[:N] == pytest.approx(slope, abs=1e-6)
+    with pytest.raises(NonDifferentiableError):
+        gradients(BOX.primitive(), y + [low, high], output=i)

@@ -39,3 +39,11 @@ def test_strict_passes_on_a_bound():
     st = Minimize((x - a)**2, x, [a], constraints=[x >= 0])
     assert verify(st, at={"a": -1.5}, strict=True).ok                # x = 0 active, ∂x/∂a = 0
     assert verify(st, at={"a": 1.5}, strict=True).ok
+
+
+def test_cli_verify_with_inequalities(capsys):
+    from symimplicit.cli import main
+    code = main(["verify", "--minimize", "(x-a)^2 + y^2", "--unknown", "x,y",
+                 "--constraint", "x + y <= 1", "--constraint", "y >= 0", "--at", "a=2"])
+    out = capsys.readouterr().out
+    assert code == 0 and "active set" in out and "OK" in out
