@@ -1,6 +1,6 @@
 """A QP layer, 10 variables and 10 inequality constraints: solve + gradient per call, in one run.
 
-    python benchmarks/qp.py            # about a minute
+    python benchmarks/qp.py            # about 30 s
     python benchmarks/qp.py --quick
 
     x*(p, h) = argmin ½xᵀQx + pᵀx  s.t.  Gx ≤ h        (OptNet / qpth form; Q ≻ 0, G fixed)
@@ -12,6 +12,8 @@ draws (seed 0) where about half of the constraints are active.
   (``warm_start=False``: interior point + active-set polish) and default warm start;
 * cvxpylayers (JAX interface; its default conic solver and diffcp's adjoint), if installed
   (``pip install 'symimplicit[bench]'``);
+* the same along a path of nearby (p, h), where the warm start (the previous active set,
+  polished by Newton, no interior point) applies;
 * the reference: the active-set KKT system at that solution solved in mpmath at 30 digits,
   so the print shows how close each gradient is, not only how fast.
 """
@@ -43,6 +45,12 @@ def draws(k: int):
         h = G @ x_free + RNG.normal(scale=0.5, size=M)
         out.append((p, h))
     return out
+
+
+def path(k: int):
+    """(p, h) along a short segment (a training run's small steps): consecutive solutions close."""
+    (p0, h0), (p1, h1) = draws(2)
+    return [(p0 + 0.05 * t * (p1 - p0), h0 + 0.05 * t * (h1 - h0)) for t in np.linspace(0, 1, k)]
 
 
 def symimplicit_layer(warm: bool):
@@ -155,6 +163,13 @@ def main():
     t_cvx = per_call(call, points, repeat)
     print(f"cvxpylayers (jax)      : {t_cvx * 1e3:8.3f} ms per solve + gradient")
     print(f"ratio cvxpylayers / symimplicit: cold {t_cvx / t_cold:.1f}x, warm {t_cvx / t_warm:.1f}x")
+    steps = path(k)
+    t_cold_path = per_call(lambda p, h: ours(cold, p, h), steps, repeat)
+    t_warm_path = per_call(lambda p, h: ours(warm, p, h), steps, repeat)
+    t_cvx_path = per_call(call, steps, repeat)
+    print(f"along a path of {k} nearby (p, h): symimplicit cold {t_cold_path * 1e3:.3f} ms, "
+          f"warm {t_warm_path * 1e3:.3f} ms, cvxpylayers {t_cvx_path * 1e3:.3f} ms; ratio "
+          f"cvxpylayers / symimplicit warm {t_cvx_path / t_warm_path:.1f}x")
 
 
 if __name__ == "__main__":

@@ -289,13 +289,14 @@ def _check_licq(kkt, z, theta, active) -> None:
             constraints=names, point=kkt.point(z, theta), value=A)
 
 
-def polish(kkt, z, theta, active, tol=None, max_iter=None):
-    """Active-set Newton: (z, active, iterations) with right signs (μ_A ≥ 0, h_inactive ≤ 0)."""
+def polish(kkt, z, theta, active, tol=None, max_iter=None, rounds=None):
+    """Active-set Newton: (z, active, iterations) with right signs (μ_A ≥ 0, h_inactive ≤ 0),
+    in at most ``rounds`` active sets (default 2q + 4)."""
     n, m, q = kkt.n, kkt.m, kkt.q
     active = set(active)
     seen = set()
     iterations = 0
-    for _ in range(2 * q + 4):
+    for _ in range(2 * q + 4 if rounds is None else rounds):
         key = tuple(sorted(active))
         if key in seen:
             break
@@ -332,9 +333,13 @@ def _scales(F, J, z, n, m):
     return (1.0 + grad_f) / safe, safe * x_size
 
 
+WARM_ROUNDS = 3        # a warm start that needs more active sets than this: solve cold instead
+
+
 def solve_kkt(kkt: FullKKT, x0, theta, *, active=None, z0=None, tol=None,
               max_iter=None) -> KKTPoint:
-    """Solve and check; ``active`` + ``z0``: start the polish there (warm start, no interior point)."""
+    """Solve and check; ``active`` + ``z0``: start the polish there (warm start, no interior
+    point, at most WARM_ROUNDS active sets)."""
     n, m, q = kkt.n, kkt.m, kkt.q
     iterations = 0
     if active is None:
@@ -350,7 +355,8 @@ def solve_kkt(kkt: FullKKT, x0, theta, *, active=None, z0=None, tol=None,
             active = ()
     else:
         z = np.array(z0, dtype=float)
-    z, active, more = polish(kkt, z, theta, active, tol, max_iter)
+    rounds = WARM_ROUNDS if z0 is not None else None
+    z, active, more = polish(kkt, z, theta, active, tol, max_iter, rounds)
     F, J = _evaluate(kkt, z, theta)
     if m and _inf(F[n:n + m]) > 1e-8 * (1.0 + _inf(z[:n])):
         raise _infeasible(kkt, z, theta)
