@@ -60,8 +60,13 @@ class FullKKT:
         self.c = compile_statement(self.root)
         lowered = self.c.numpy()
         self._fjn, self._ftheta = lowered.fjn.generated, lowered.ftheta.generated
+        self.bounds, self._bound_values = _bounds(st)
         self.size = len(z)
         self.names = [str(s) for s in z]
+
+    def bound_values(self, theta) -> list:
+        """The values of the simple bounds xₖ ≤ u(θ) / xₖ ≥ l(θ), in ``self.bounds`` order."""
+        return [float(v) for v in self._bound_values(*theta)] if self.bounds else []
 
     # The NumPy lowering of the same expressions (one call: F, J and N(F) with shared CSE),
     # called unbroadcast (``.generated``) on scalars: on the 20-unknown QP of benchmarks/qp.py
@@ -102,6 +107,23 @@ class FullKKT:
     def constraint_text(self, i: int) -> str:
         c = self.statement.inequalities[i]
         return f"[{i}] {c.source}"
+
+
+def _bounds(statement):
+    """{inequality index: unknown index} of the simple bounds h = ±(xₖ - b(θ)), and one callable
+    for their b(θ) (an active bound then holds exactly: xₖ = b, not b plus a rounding step)."""
+    from symimplicit.lower.codegen import lambdify_many
+    found, values = {}, []
+    x = statement.unknowns
+    for c in statement.inequalities:
+        hit = [k for k, v in enumerate(x) if c.h.has(v)]
+        if len(hit) == 1:
+            slope = c.h.diff(x[hit[0]])
+            if slope in (1, -1):
+                found[c.index] = hit[0]
+                values.append(x[hit[0]] - c.h / slope)                 # h = ±(xₖ - b): b = xₖ ∓ h
+    fn = lambdify_many(values, statement.params) if values else None
+    return found, fn
 
 
 class _Reduced:
@@ -357,6 +379,10 @@ def solve_kkt(kkt: FullKKT, x0, theta, *, active=None, z0=None, tol=None,
         z = np.array(z0, dtype=float)
     rounds = WARM_ROUNDS if z0 is not None else None
     z, active, more = polish(kkt, z, theta, active, tol, max_iter, rounds)
+    if kkt.bounds:                                                    # active bounds hold exactly
+        for (i, k), b in zip(kkt.bounds.items(), kkt.bound_values(theta)):
+            if i in active:
+                z[k] = b
     F, J = _evaluate(kkt, z, theta)
     if m and _inf(F[n:n + m]) > 1e-8 * (1.0 + _inf(z[:n])):
         raise _infeasible(kkt, z, theta)
