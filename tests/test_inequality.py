@@ -288,3 +288,26 @@ def test_one_sided_box_derivatives_match_one_sided_differences(y, low, width, i,
         assert got[:N] == pytest.approx(slope, abs=1e-6)
     with pytest.raises(NonDifferentiableError):
         gradients(BOX.primitive(), y + [low, high], output=i)
+
+
+u_, v_ = sp.symbols("u v")
+DISK = Minimize((u_ - a)**2 + (v_ - b)**2, [u_, v_], [a, b, c],
+                constraints=[u_**2 + v_**2 <= c**2]).primitive(x0=(0.1, 0.1))
+
+
+@settings(max_examples=40, deadline=None)
+@given(finite, finite, st.floats(0.2, 2))
+def test_projection_onto_a_disk(av, bv, cv):
+    """A curved constraint: outside the disk x = c·p/|p|, ∂x/∂p = (c/|p|)(I - p̂p̂ᵀ)."""
+    r = math.hypot(av, bv)
+    assume(abs(r - cv) > 1e-6 and r > 1e-3)
+    for i in range(2):
+        values, grad = gradients(DISK, [av, bv, cv], output=i)
+        p = (av, bv)
+        if r < cv:
+            assert values == pytest.approx(list(p), rel=1e-15, abs=1e-15)
+            assert grad == pytest.approx([float(i == 0), float(i == 1), 0.0], abs=1e-14)
+        else:
+            assert values == pytest.approx([cv * av / r, cv * bv / r], rel=1e-14, abs=1e-15)
+            jac = [cv / r * (float(i == j) - p[i] * p[j] / r**2) for j in range(2)]
+            assert grad == pytest.approx(jac + [p[i] / r], rel=1e-12, abs=1e-13)
