@@ -47,3 +47,9 @@ def test_cli_verify_with_inequalities(capsys):
                  "--constraint", "x + y <= 1", "--constraint", "y >= 0", "--at", "a=2"])
     out = capsys.readouterr().out
     assert code == 0 and "active set" in out and "OK" in out
+
+
+def test_exact_zero_derivatives_verify():
+    """x held at its bound: ∂y/∂a is exactly 0, and the layer's gradient is 0 to mpmath's eye."""
+    report = verify(ST.primitive(), at={"a": -2.0, "b": 0.3})
+    assert report.ok, str(report)

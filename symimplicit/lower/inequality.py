@@ -196,7 +196,9 @@ class InequalityLayer(Function):
                 out.append(sign * float(zbar @ self._sensitivity(point, theta, d)))
             return out
         idx = self.kkt.indices(point.active)
-        w = np.linalg.solve(point.jacobian.T, zbar[idx])               # (∂F_A/∂z_A)ᵀ w = z̄_A
+        K, rhs = point.jacobian.T, zbar[idx]
+        w = np.linalg.solve(K, rhs)                                    # (∂F_A/∂z_A)ᵀ w = z̄_A
+        w += np.linalg.solve(K, rhs - K @ w)                           # one refinement step (exact zeros ~0)
         Ft = self.kkt.param_jacobian(point.z, theta)[idx]
         return [float(v) + 0.0 for v in -(Ft.T @ w)]                   # θ̄ = -wᵀ ∂F_A/∂θ (no -0.0)
 
