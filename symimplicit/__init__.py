@@ -36,6 +36,9 @@ _EXPORTS = {
     "NonDifferentiableError": "symimplicit.errors",
     "GradientMismatchError": "symimplicit.errors",
     "MissingDependencyError": "symimplicit.errors",
+    "InfeasibleError": "symimplicit.errors",
+    "UnboundedError": "symimplicit.errors",
+    "ConstraintQualificationError": "symimplicit.errors",
 }
 
 __all__ = sorted(_EXPORTS)

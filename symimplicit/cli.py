@@ -76,8 +76,9 @@ def _statement_options() -> argparse.ArgumentParser:
     kind.add_argument("--minimize", action="store_const", const="minimize", dest="kind",
                       help="the text is an objective: x = argmin f (same as --kind minimize)")
     common.add_argument("--constraint", "-c", action="append", default=[], metavar="G",
-                        help="an equality constraint g = 0 (or 'lhs = rhs') of a --minimize "
-                             "problem; repeat for several")
+                        help="a constraint of a --minimize problem: g = 0 (or 'lhs = rhs'), "
+                             "or an inequality 'h <= 0', 'x >= lo', 'lo <= x <= hi'; repeat "
+                             "for several")
     return common
 
 
@@ -109,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="with --format latex: a standalone document, not an align*")
     derive.add_argument("--pdf", metavar="FILE", help="also compile the derivation to a PDF "
                         "(needs pdflatex: Debian package texlive-latex-base)")
+    derive.add_argument("--active", action="append", metavar="H", help="an active inequality "
+                        "(its text as given, or its index); repeat for several; 'none' for none")
 
     verify = sub.add_parser("verify", parents=[common], formatter_class=raw,
                             help="judge the float64 solution and gradient against mpmath",
@@ -298,7 +301,8 @@ def _derive(args, out) -> int:
     _check_order(args)
     _outputs(args, "pdf")
     statement = _statement(args)
-    d = statement.derive()
+    active = args.active and [int(a) if a.isdigit() else a for a in args.active if a != "none"]
+    d = statement.derive() if args.active is None else statement.derive(active=active)
     requests = _requests(args, d)
     for wrt in requests:
         d.derivative(*wrt)

@@ -22,6 +22,9 @@ __all__ = [
     "GradientMismatchError",
     "MissingDependencyError",
     "OutputError",
+    "InfeasibleError",
+    "UnboundedError",
+    "ConstraintQualificationError",
 ]
 
 
@@ -147,3 +150,30 @@ class OutputError(SymimplicitError, OSError):
     def __init__(self, message: str, *, path: str | None = None):
         self.path = path
         super().__init__(message)
+
+
+class InfeasibleError(SymimplicitError, ArithmeticError):
+    """No point satisfies the constraints (as far as the solver can tell): ``constraint`` is
+    the one most violated at the least infeasible point found, ``point`` that point."""
+
+    def __init__(self, message: str, *, constraint=None, point: dict | None = None):
+        self.constraint = constraint
+        self.point = point
+        super().__init__(message)
+
+
+class UnboundedError(SymimplicitError, ArithmeticError):
+    """The objective decreases without bound on the feasible set: no minimum exists."""
+
+    def __init__(self, message: str, *, point: dict | None = None):
+        self.point = point
+        super().__init__(message)
+
+
+class ConstraintQualificationError(SingularJacobianError):
+    """The active constraints' gradients are linearly dependent at the solution (LICQ fails):
+    the multipliers are not unique and the KKT Jacobian is singular.  ``constraints`` names them."""
+
+    def __init__(self, message: str, *, constraints=(), point: dict | None = None, value=None):
+        self.constraints = tuple(constraints)
+        super().__init__(message, point=point, value=value)

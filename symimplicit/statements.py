@@ -113,11 +113,11 @@ def _names(exprs: Iterable[sp.Expr]) -> dict[str, sp.Symbol]:
     return {k: v for k, v in out.items() if k not in clash}
 
 
-def _multiplier_symbols(count: int, taken: set[str]) -> tuple[sp.Symbol, ...]:
-    """Deterministic Lagrange multiplier names λ₁, λ₂ ... (``lambda_1``), avoiding clashes."""
+def _multiplier_symbols(count: int, taken: set[str], stem: str = "lambda") -> tuple[sp.Symbol, ...]:
+    """Deterministic Lagrange multiplier names λ₁, λ₂ ... (``lambda_1``; μ: ``mu_1``), avoiding clashes."""
     out = []
     for k in range(1, count + 1):
-        name = f"lambda_{k}"
+        name = f"{stem}_{k}"
         while name in taken:
             name += "_"
         out.append(sp.Symbol(name))
@@ -324,18 +324,24 @@ class Minimize(Statement):
     Unconstrained, the residual is the gradient ∇ₓf.  With constraints the
     residual is the KKT system [∇ₓf + Jgᵀλ ; g] in the unknowns (x, λ); the
     multipliers λ (``lambda_1``, ...) are internal: derivatives report x only.
+
+    Inequalities (``h <= 0``, ``a >= b``, bounds ``lo <= x``; :mod:`symimplicit.constraints`)
+    have multipliers μ (``mu_1``, ...) ≥ 0 with μᵢhᵢ = 0; the statement is then derived
+    under a named active set (``derive(active=[...])``) and ``primitive()`` picks the
+    active set from the solution; ``primitive(multipliers=True)`` also returns λ and μ.
     """
 
     kind = "minimize"
 
     def __init__(self, f, unknown, params=None, constraints=()):
-        if isinstance(constraints, (sp.Expr, sp.Equality, str)):
-            constraints = [constraints]                   # one constraint given bare
-        self._constraints, _ = _as_exprs(list(constraints), "constraint")
+        from symimplicit.constraints import split_constraints   # g = 0 and h ≤ 0 apart
+        equalities, self._inequalities = split_constraints(constraints)
+        self._constraints, _ = _as_exprs(list(equalities), "constraint")
         super().__init__(f, unknown, params)
         self._check_constraints()
         taken = {s.name for s in _free(self._all_exprs())}
         self.multipliers = _multiplier_symbols(len(self._constraints), taken)
+        self.inequality_multipliers = _multiplier_symbols(len(self._inequalities), taken, "mu")
 
     def _normalise(self, expression):
         if isinstance(expression, (list, tuple, sp.MatrixBase, sp.Equality)):
@@ -343,7 +349,7 @@ class Minimize(Statement):
         return _as_exprs(expression, "objective")
 
     def _all_exprs(self) -> tuple[sp.Expr, ...]:
-        return self._exprs + self._constraints
+        return self._exprs + self._constraints + tuple(c.h for c in self._inequalities)
 
     def _check_occurs(self, exprs) -> None:
         super()._check_occurs(self._all_exprs())          # an unknown may occur in g only
@@ -357,6 +363,10 @@ class Minimize(Statement):
             if not (g.free_symbols & set(self.unknowns)):
                 raise StatementError(f"constraint[{i}] {g} = 0 does not involve the "
                                      f"unknowns {self.unknowns}")
+        for c in self._inequalities:
+            if not (c.h.free_symbols & set(self.unknowns)):
+                raise StatementError(f"the inequality {c.source} does not involve the "
+                                     f"unknowns {self.unknowns}")
 
     @property
     def objective(self) -> sp.Expr:
@@ -368,12 +378,45 @@ class Minimize(Statement):
         return self._constraints
 
     @property
+    def inequalities(self) -> tuple:
+        """The inequality constraints, each an :class:`~symimplicit.constraints.Inequality`
+        (``.h`` meaning h ≤ 0, ``.source`` the relation as given)."""
+        return self._inequalities
+
+    def derive(self, active=None):
+        """The Derivation; with inequality constraints, the derivation under the active set
+        ``active`` (indices, relations or their text; see :mod:`symimplicit.active_set`)."""
+        if self._inequalities or active is not None:
+            from symimplicit.active_set import active_set_derivation
+            return active_set_derivation(self, active)
+        return super().derive()
+
+    def primitive(self, **options):
+        """The tape Function; with inequalities or ``multipliers=True`` the layer of
+        :mod:`symimplicit.lower.inequality` (active-set solve, multipliers as outputs)."""
+        if self._inequalities or options.get("multipliers"):
+            from symimplicit.lower.inequality import InequalityLayer
+            return InequalityLayer(self, **options)
+        options.pop("multipliers", None)
+        return super().primitive(**options)
+
+    def lower(self, **options):
+        """Vectorised sweeps (equality constraints only; use primitive() with inequalities)."""
+        if self._inequalities:
+            raise StatementError(f"{self!r}: lower() sweeps do not take inequality constraints; "
+                                 "use primitive() (one solve per call)")
+        return super().lower(**options)
+
+    @property
     def gradient(self) -> sp.Matrix:
         """∇ₓf as a column."""
         return sp.Matrix([self.objective.diff(x) for x in self.unknowns])
 
     @property
     def residual(self) -> sp.Matrix:
+        if self._inequalities:
+            raise StatementError(f"{self!r} has inequality constraints: its KKT system depends "
+                                 "on the active set; use derive(active=[...]) or primitive()")
         grad = self.gradient
         if not self._constraints:
             return grad                                   # ∇ₓf = 0
@@ -383,9 +426,10 @@ class Minimize(Statement):
         return (grad + jac_g.T * lam).col_join(g)         # [∇ₓf + Jgᵀλ ; g] = 0
 
     def _key(self):
-        return super()._key() + (self._constraints,)
+        return super()._key() + (self._constraints, tuple(c.h for c in self._inequalities))
 
     def _repr_extra(self) -> str:
-        if not self._constraints:
+        shown = list(self._constraints) + [c.source for c in self._inequalities]
+        if not shown:
             return ""
-        return ", constraints=" + _tuple_text(self._constraints)
+        return ", constraints=" + _tuple_text(shown)

@@ -243,7 +243,10 @@ def _constraint_exprs(constraints, symbols) -> list[sp.Expr]:
     items = [constraints] if isinstance(constraints, (str, sp.Basic)) else list(constraints)
     out = []
     for c in items:
-        if isinstance(c, str):
+        if isinstance(c, str) and any(op in c for op in "<>≤≥"):
+            from symimplicit.constraints import parse_inequality   # "0 <= x <= 1": h ≤ 0
+            out += parse_inequality(c, lambda t: parse_expression(t, symbols))
+        elif isinstance(c, str):
             out += [p.residual() for p in _parse_texts(c, symbols)]
         else:
             out.append(c)

@@ -173,6 +173,11 @@ def verify(target: Any, at: Mapping, dps: int = 50, against=None, tol: float | N
     if kwargs:
         call_kwargs = {**call_kwargs, **kwargs}
     values = parameter_values(statement, at)
+    if getattr(statement, "inequalities", ()):                # h ≤ 0: the active set's KKT system
+        from symimplicit.precision.inequality_reference import verify_inequality
+        report = verify_inequality(fn, statement, values, dps, tol, richardson, call_kwargs,
+                                   label, start)
+        return report.raise_if_wrong() if strict else report
     problem = problem_of(statement)
     x64, g64 = run_float64(fn, values, problem.n_user, call_kwargs, label)
     z0, origin = _reference_start(statement, problem, values, x64, x0, label)
