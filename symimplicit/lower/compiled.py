@@ -22,6 +22,9 @@ from functools import lru_cache
 
 import numpy as np
 
+import sympy as sp
+
+from symimplicit.kinks import kinks
 from symimplicit.lower.codegen import MATH_ERRORS, as_real, domain_error, lambdify_many
 from symimplicit.lower.rounding import rounding_scale
 
@@ -65,6 +68,15 @@ class CompiledStatement:
             self._map_noise = lambdify_many(f + self.noise, args, hint=hint)
         if not self.vector:
             self._gradient = lambdify_many(d.gradient(), args, hint=hint)   # ∂x/∂θ = -F_θ/F_x
+        # kinks g of F (abs, Max, ...): [g..., N(g)..., |∂g/∂z| row-major] for the smoothness check
+        self.kink_exprs = kinks(statement.residual)
+        self.kink_data_exprs = []
+        self._kinks = None
+        if self.kink_exprs:
+            grads = [_abs(sp.diff(g, zj)) for g in self.kink_exprs for zj in self.unknowns]
+            self.kink_data_exprs = (self.kink_exprs + [rounding_scale(g) for g in self.kink_exprs]
+                                    + grads)
+            self._kinks = lambdify_many(self.kink_data_exprs, args, "numpy")
 
     def numpy(self) -> "NumpyCallables":
         """The same expressions lowered to NumPy for the vectorised sweep (made once, memoised)."""
@@ -91,6 +103,13 @@ class CompiledStatement:
             if v.__class__ is not float:
                 out[i] = as_real(v, what, self.point(z, theta))
         return out
+
+    def kink_values(self, Z, TH):
+        """(g (M, K), N(g) (M, K), |∂g/∂z| (M, K, n)) at the points Z (M, n), θ columns TH."""
+        K, n = len(self.kink_exprs), self.n
+        with np.errstate(all="ignore"):
+            out = np.stack(self._kinks(*np.asarray(Z, float).T, *TH), axis=-1)
+        return out[:, :K], out[:, K:2 * K], out[:, 2 * K:].reshape(-1, K, n)
 
     # -- scalar unknown ------------------------------------------------------ #
     def fdf(self, x: float, theta: tuple):
@@ -195,6 +214,10 @@ class NumpyCallables:
         self.fjn = lambdify_many(c.residual_exprs + c.jacobian_exprs + c.noise, args, "numpy")
         self.ftheta = lambdify_many(c.param_jacobian_exprs, args, "numpy")
         self.jnoise = lambdify_many(c.jacobian_noise_exprs, args, "numpy")
+
+
+def _abs(e):
+    return abs(e) if e.is_Number else sp.Abs(e, evaluate=False)
 
 
 def _real_or_nan(value) -> float:

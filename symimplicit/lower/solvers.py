@@ -38,11 +38,13 @@ import math
 import numpy as np
 
 from symimplicit.errors import ConvergenceError, DomainError, StatementError
+from symimplicit.lower.checks import SINGULAR_COND, singular_derivative  # noqa: F401 (re-exported)
 from symimplicit.lower.options import check_bracket
 
-__all__ = ["Solution", "ScalarNewton", "VectorNewton", "FixedPointIteration", "Anderson", "AffineSolve",
+__all__ = ["Solution", "ScalarNewton", "VectorNewton", "BatchNewton", "FixedPointIteration", "Anderson", "AffineSolve",
            "SOLVERS", "solver_class", "DEFAULT_TOL", "small_step", "at_floor", "stagnated",
-           "singular_derivative", "smallest_curvature"]
+           "singular_derivative", "smallest_curvature", "factorise", "solve_with",
+           "solve_transposed"]
 
 EPS = 2.0 ** -52
 TINY = 2.0 ** -1022            # smallest normal: the step test near z = 0
@@ -51,8 +53,6 @@ DEFAULT_TOL = 4 * EPS          # a step below 4 ulps of the iterate: converged
 FLOOR = 2 * EPS                # |F| ≤ 2ε·N(F): the residual is at its rounding floor
 STAGNATION = 32 * EPS          # no descent and |F| ≤ 32ε·N(F): stagnated in rounding noise
 MAX_HALVINGS = 40              # backtracking line search: at most 2⁻⁴⁰ of the Newton step
-SINGULAR_COND = 1e14           # cond(∂F/∂z) above this at a solution: numerically singular
-                               # (one unknown: N(F_x)/|F_x|, F_x against its own rounding noise)
 
 
 # --------------------------------------------------------------------------- #
@@ -74,12 +74,6 @@ def stagnated(residual, noise):
     return (residual <= STAGNATION * noise) & (noise < INF)
 
 
-def singular_derivative(dF, noise):
-    """One unknown: N(F_x)/|F_x| ≥ SINGULAR_COND, F_x indistinguishable from its rounding noise
-    (the scalar analogue of cond(∂F/∂z); NaN noise: only F_x = 0 counts)."""
-    return (abs(dF) * SINGULAR_COND <= noise) | (dF == 0)
-
-
 def smallest_curvature(J, n_user: int):
     """The smallest eigenvalue of ∇²ₓL on the null space of the constraints' Jacobian Jg (all of
     ℝⁿ without constraints), from the KKT Jacobian J = [[∇²ₓL, Jgᵀ], [Jg, 0]]: (n, n) or batched
@@ -90,6 +84,36 @@ def smallest_curvature(J, n_user: int):
         Z = np.swapaxes(np.linalg.svd(J[..., n_user:, :n_user])[2][..., m:, :], -1, -2)  # null(Jg)
         H = np.swapaxes(Z, -1, -2) @ H @ Z                           # reduced Hessian Zᵀ∇²L Z
     return np.linalg.eigvalsh(H).min(axis=-1)
+
+
+# --------------------------------------------------------------------------- #
+# one factorisation of ∂F/∂z per solution, reused by the backward pass       #
+# --------------------------------------------------------------------------- #
+
+try:                                                                 # scipy is optional: LU reuse
+    from scipy.linalg import lu_factor as _lu_factor, lu_solve as _lu_solve
+except ImportError:                                                  # pragma: no cover
+    _lu_factor = _lu_solve = None
+
+
+def factorise(J):
+    """∂F/∂z factorised once (scipy's LU when importable, else the matrix itself for NumPy)."""
+    if _lu_factor is None or J.shape[0] < 8:                         # tiny: LAPACK's solve is cheaper
+        return ("matrix", J)
+    return ("lu", _lu_factor(J, check_finite=False))
+
+
+def solve_with(fact, b, transposed=False):
+    """J x = b (or Jᵀ x = b) with the factorisation of :func:`factorise`."""
+    kind, data = fact
+    if kind == "lu":
+        return _lu_solve(data, b, trans=1 if transposed else 0, check_finite=False)
+    return np.linalg.solve(data.T if transposed else data, b)
+
+
+def solve_transposed(fact, b):
+    """λ = J⁻ᵀ b: the adjoint solve of the backward pass, with the forward's factorisation."""
+    return solve_with(fact, b, transposed=True)
 
 
 class Solution:
@@ -260,21 +284,25 @@ class VectorNewton(_Solver):
         fjn, tol = self.system.fjn, self.tol
         z = np.array(z0, dtype=float)
         F, J, N = fjn(z, theta)
+        steps = []
         for k in range(1, self.max_iter + 1):
             size = _norm(F)
             if size == 0.0:
-                return Solution(z, k - 1, 0.0, J)
+                return Solution(z, k - 1, 0.0, J, _linear(steps))
             dz = self._step(F, J, z, theta, k)                       # J Δz = -F
-            if at_floor(np.abs(F), N).all() or small_step(_norm(dz), _norm(z), tol):
-                return Solution(z + dz, k, size, J)
+            steps.append(_norm(dz))
+            if at_floor(np.abs(F), N).all() or small_step(steps[-1], _norm(z), tol):
+                return Solution(z + dz, k, size, J, _linear(steps))
             step = self._backtrack(z, dz, size, theta)
             if step is None:
                 if stagnated(np.abs(F), N).all():
-                    return Solution(z, k, size, J)                   # F's rounding noise
+                    return Solution(z, k, size, J, _linear(steps[:-1]))   # F's rounding noise
                 raise self._fail("the residual stopped decreasing", z, theta, k, size)
             z, F, J, N = step
         if _norm(F) == 0.0:
-            return Solution(z, self.max_iter, 0.0, J)
+            return Solution(z, self.max_iter, 0.0, J, _linear(steps))
+        if _linear(steps) and steps[-1] <= 1e-6 * steps[0]:
+            return Solution(z, self.max_iter, _norm(F), J, True)     # a tangency: multiple root
         raise self._fail(f"no convergence to tol={tol:.3g}", z, theta, self.max_iter, _norm(F))
 
     def _step(self, F, J, z, theta, k):
@@ -299,6 +327,108 @@ class VectorNewton(_Solver):
                 return zn, Fn, Jn, Nn
             t *= 0.5
         return None
+
+
+# --------------------------------------------------------------------------- #
+# many points at once (the NumPy sweep)                                        #
+# --------------------------------------------------------------------------- #
+
+def _linear_batch(history):
+    """:func:`_linear` per point: history (M, 5) of the last step norms (NaN: none yet)."""
+    with np.errstate(invalid="ignore"):
+        r = history[:, 1:] / history[:, :-1]                         # s_{k+1}/s_k
+        shrinking = (r >= 0.4) & (r <= 0.75)
+    return (shrinking[:, 1:] & shrinking[:, :-1]).any(axis=1)
+
+
+class BatchNewton:
+    """Damped Newton on M points at once: the algorithm of :class:`VectorNewton`, masked.
+
+    ``evaluate(Z, TH) -> (F (M, n), J (M, n, n), N (M, n))``.  Each point leaves the
+    iteration when it meets the module's stopping rule; :meth:`solve` returns (Z, the
+    indices that failed, the mask of points where Newton converged linearly: multiple
+    roots or tangencies, which the check at the solution reports).
+    """
+
+    name = "newton"
+
+    def __init__(self, evaluate, tol: float | None = None, max_iter: int | None = None):
+        self.evaluate = evaluate
+        self.tol = DEFAULT_TOL if tol is None else float(tol)
+        self.max_iter = 100 if max_iter is None else int(max_iter)
+
+    def solve(self, z, theta):
+        M = z.shape[0]
+        active = np.arange(M)
+        failed = []
+        history = np.full((M, 5), np.nan)                            # last 5 step norms per point
+        multiple = np.zeros(M, dtype=bool)
+        for _ in range(self.max_iter):
+            if not active.size:
+                break
+            th = [t[active] for t in theta]
+            za = z[active]
+            F, J, noise = self.evaluate(za, th)
+            absF = np.abs(F)
+            size = absF.max(axis=1)
+            dz = self._step(F, J)                                    # J Δz = -F
+            step = np.abs(dz).max(axis=1)
+            history[active] = np.column_stack([history[active, 1:], step])
+            done = (size == 0) | at_floor(absF, noise).all(axis=1) \
+                | small_step(step, np.abs(za).max(axis=1), self.tol)
+            ok = done & np.isfinite(step)                            # F = 0 or at its floor, J singular:
+            z[active[ok]] = za[ok] + dz[ok]                          # stay (the check names it)
+            multiple[active[done]] = _linear_batch(history[active[done]])
+            moving = np.flatnonzero(~done & np.isfinite(step))
+            t = np.ones(moving.size)
+            accepted = self._backtrack(za[moving], dz[moving], size[moving],
+                                       [x[moving] for x in th], t)
+            z[active[moving[accepted]]] = za[moving[accepted]] + t[accepted, None] * dz[moving[accepted]]
+            no_descent = moving[~accepted]
+            noise_level = stagnated(absF[no_descent], noise[no_descent]).all(axis=1)
+            multiple[active[no_descent]] = _linear_batch(history[active[no_descent], :-1])
+            keep = np.zeros(active.size, dtype=bool)                 # still iterating
+            keep[moving[accepted]] = True
+            bad = np.ones(active.size, dtype=bool)                   # no descent outside the noise,
+            bad[done | keep] = False                                 # or a non-finite step
+            bad[no_descent[noise_level]] = False                     # stagnated in noise: accepted
+            failed.append(active[bad])
+            active = active[keep]
+        if active.size:                                              # out of iterations: a multiple
+            h = history[active]                                      # root still closing in linearly?
+            closing = _linear_batch(h) & (h[:, -1] <= 1e-6 * np.nanmax(h, axis=1))
+            multiple[active[closing]] = True
+            active = active[~closing]
+        failed = np.sort(np.concatenate(failed + [active])).astype(int)
+        return z, failed, multiple
+
+    def _step(self, F, J):
+        with np.errstate(all="ignore"):
+            if J.shape[-1] == 1:
+                return -F / J[:, 0, :]                               # Δx = -F/F_x
+            dz = np.full_like(F, np.nan)
+            ok = np.isfinite(J).all(axis=(1, 2)) & (np.abs(np.linalg.det(J)) > 0)
+            if ok.any():
+                dz[ok] = np.linalg.solve(J[ok], -F[ok][..., None])[..., 0]
+            return dz
+
+    def _backtrack(self, z, dz, size, theta, t):
+        """Halve t where ‖F(z + tΔz)‖∞ ≥ ‖F(z)‖∞ (or is not finite) until tΔz vanishes in the
+        rounding of z; return the accepted mask (the line search of the one-point solvers)."""
+        accepted = np.zeros(t.size, dtype=bool)
+        todo = np.arange(t.size)
+        for _ in range(MAX_HALVINGS):
+            trial = z[todo] + t[todo, None] * dz[todo]
+            moved = (trial != z[todo]).any(axis=1)                   # a vanished step: no descent
+            todo, trial = todo[moved], trial[moved]
+            if not todo.size:
+                break
+            F, _, _ = self.evaluate(trial, [x[todo] for x in theta])
+            ok = np.abs(F).max(axis=1) < size[todo]                  # NaN compares False
+            accepted[todo[ok]] = True
+            todo = todo[~ok]
+            t[todo] *= 0.5
+        return accepted
 
 
 # --------------------------------------------------------------------------- #
