@@ -8,6 +8,9 @@ mean the same thing everywhere.  At a solution z of F(z, θ) = 0 (float64, round
   (:func:`singular_derivative`); several: cond(∂F/∂z) < 10¹⁴; and Newton did not converge
   linearly (a multiple root: F_x → 0, or a tangency of a system, where the float64 iterate
   is only √ε-accurate), else :class:`~symimplicit.errors.SingularJacobianError`;
+* **resolved**: ‖J(z ± u) - J(z)‖∞·‖J⁻¹‖∞ < ½ with u = 2ε·|J⁻¹|·N(F) (:func:`unresolved`):
+  ∂F/∂z stays invertible across the rounding uncertainty of z, else SingularJacobianError
+  (a tangency: the float64 root is only √ε-accurate, its derivative meaningless);
 * **smooth**: for every kink g of F (:func:`symimplicit.kinks.kinks`: abs, Max, Min, sign,
   Heaviside, Piecewise), |g(z, θ)| > 8ε·(N(g) + Σⱼ |∂g/∂zⱼ|·uⱼ), where N(g) is g's rounding
   scale (:mod:`~symimplicit.lower.rounding`) and uⱼ = |zⱼ| + (|J⁻¹|·N(F))ⱼ bounds how far the
@@ -25,11 +28,12 @@ import math
 
 import numpy as np
 
-from symimplicit.errors import NonDifferentiableError, NonFiniteError, SingularJacobianError
+from symimplicit.errors import (NonDifferentiableError, NonFiniteError, SingularJacobianError,
+                                SymimplicitError)
 
 __all__ = ["SINGULAR_COND", "SINGULAR_SENSITIVITY", "KINK_FLOOR", "singular_derivative",
            "singular_jacobian", "oversensitive", "kink_test", "where_text", "singular_error",
-           "nonfinite_error", "kink_error", "check_derivative"]
+           "nonfinite_error", "kink_error", "check_derivative", "unresolved"]
 
 EPS = 2.0 ** -52
 SINGULAR_COND = 1e14          # cond(∂F/∂z) above this at a solution: numerically singular
@@ -115,6 +119,24 @@ def finite_or_nan(value) -> float:
     return out
 
 
+def inverses(J):
+    """J⁻¹ for a batch (M, n, n); NaN for the singular or non-finite members."""
+    out = np.full(J.shape, np.nan)
+    with np.errstate(all="ignore"):
+        ok = np.isfinite(J).all(axis=(-2, -1))
+        ok[ok] = np.abs(np.linalg.det(J[ok])) > 0
+        if ok.any():
+            try:
+                out[ok] = np.linalg.inv(J[ok])
+            except np.linalg.LinAlgError:                              # det underflow-misjudged
+                for i in np.flatnonzero(ok):
+                    try:
+                        out[i] = np.linalg.inv(J[i])
+                    except np.linalg.LinAlgError:
+                        pass
+    return out
+
+
 def kink_test(compiled, Z, TH, J, NF):
     """(mask (M, K) of the kinks g_k the points sit on, g (M, K), bound (M, K)).
 
@@ -122,11 +144,33 @@ def kink_test(compiled, Z, TH, J, NF):
     uⱼ = |zⱼ| + (|J⁻¹|·N(F))ⱼ, bound = 8ε·(N(g) + |∂g/∂z|·u)."""
     g, Ng, dg = compiled.kink_values(Z, TH)
     with np.errstate(all="ignore"):
-        try:
-            Jinv = np.abs(np.linalg.inv(J))
-        except np.linalg.LinAlgError:
-            Jinv = np.full(J.shape, np.inf)
+        Jinv = np.abs(inverses(J))
         u = np.abs(Z) + (Jinv @ np.nan_to_num(NF, nan=0.0)[..., None])[..., 0]   # |z| + |J⁻¹|N(F)
         spread = (dg @ u[..., None])[..., 0]                                      # Σⱼ |∂g/∂zⱼ| uⱼ
         bound = KINK_FLOOR * (np.nan_to_num(Ng, nan=0.0) + np.nan_to_num(spread, nan=0.0))
     return np.abs(g) <= bound, g, bound
+
+
+def unresolved(jacobian_at, Z, TH, J, NF):
+    """Batch mask (M,): ∂F/∂z changes by more than half its distance to singularity within the
+    rounding uncertainty of the solution (a tangency or multiple root that the float64 solve
+    resolves only to √ε; e.g. trilateration where the spheres touch).
+
+    u = 2ε·|J⁻¹|·N(F) bounds how far the float64 root may sit from the true one; the test is
+    ‖J(z ± u) - J(z)‖∞·‖J⁻¹‖∞ ≥ ½ (Banach: below ½, J stays invertible on that box).
+    ``jacobian_at(Z, TH) -> (M, n, n)``; NaN noise (unknown) gives no verdict."""
+    with np.errstate(all="ignore"):
+        Jinv = inverses(J)                                             # NaN where singular
+        u = 2 * EPS * (np.abs(Jinv) @ NF[..., None])[..., 0]          # |J⁻¹|·2εN(F)
+        known = np.isfinite(u).all(axis=1)
+        u = np.where(np.isfinite(u), u, 0.0)
+        inv_norm = np.abs(Jinv).sum(axis=-1).max(axis=-1)              # ‖J⁻¹‖∞
+        worst = np.zeros(J.shape[0])
+        for sign in (1.0, -1.0):
+            try:
+                Js = jacobian_at(Z + sign * u, TH)
+            except (SymimplicitError, ArithmeticError, ValueError):    # outside the domain:
+                continue                                               # no verdict from that side
+            change = np.abs(Js - J).sum(axis=-1).max(axis=-1)          # ‖ΔJ‖∞
+            worst = np.maximum(worst, np.nan_to_num(change, nan=np.inf))
+        return known & (worst * inv_norm >= 0.5)

@@ -31,7 +31,7 @@ from symimplicit.lower.options import (as_floats, check_bracket, check_max_iter,
                                        check_tol, parameter_value)
 from symimplicit.lower.checks import (SINGULAR_SENSITIVITY, check_derivative, kink_error,
                                       kink_test, nonfinite_error, singular_derivative,
-                                      singular_error, singular_jacobian)
+                                      singular_error, singular_jacobian, unresolved)
 from symimplicit.lower.solvers import (FIXED_POINT_ONLY, SOLVERS, factorise, smallest_curvature,
                                        solve_transposed, solver_class)
 from symimplicit.tape.engine import Function, Saved
@@ -158,25 +158,27 @@ class ImplicitLayer(Function):
         c = self.compiled
         if c.vector:
             z = sol.z
-            J = self._check_vector(sol, theta)
-            if c.kink_exprs and not value_only:
-                self._check_kinks(z, theta, J)
+            J = self._check_vector(sol, theta, value_only)
             return Saved(tuple([float(v) for v in z[:c.n_user]]), (z, factorise(J), theta))
-        self._check_scalar(sol, theta)
-        if c.kink_exprs and not value_only:
-            self._check_kinks(np.array([sol.z]), theta, np.array([[sol.jacobian]]))
+        self._check_scalar(sol, theta, value_only)
         return Saved(sol.z, (sol.z, sol.jacobian, theta))
 
-    def _check_kinks(self, z, theta, J) -> None:
-        """The solution off every kink of F (checks.kink_test), else NonDifferentiableError."""
+    def _on_kink(self, z, theta, J, value_only) -> bool:
+        """Whether the solution sits on a kink of F (checks.kink_test): True for a value-only
+        query (the value exists), NonDifferentiableError otherwise; False off every kink."""
         c = self.compiled
+        if not c.kink_exprs:
+            return False
         NF = c.fjn(z, theta)[2] if c.vector else np.array([c.fdfn(float(z[0]), theta)[2]])
         TH = [np.array([t], dtype=float) for t in theta]
         mask, g, bound = kink_test(c, z[None, :], TH, J[None], NF[None, :])
         if mask.any():
+            if value_only:
+                return True
             k = int(np.flatnonzero(mask[0])[0])
             raise kink_error(self.name, c.kink_exprs[k], float(g[0, k]), float(bound[0, k]),
                              c.point(z, theta))
+        return False
 
     def _theta(self, params) -> tuple:
         """The parameter values, checked finite (t - t is 0 for finite t, NaN for ±inf and NaN)."""
@@ -225,7 +227,7 @@ class ImplicitLayer(Function):
         return z
 
     # -- checks at the solution (the predicates of lower/checks.py) -------------- #
-    def _check_scalar(self, sol, theta) -> None:
+    def _check_scalar(self, sol, theta, value_only=False) -> None:
         c = self.compiled
         dF = sol.jacobian
         x = c.unknowns[0]
@@ -240,15 +242,23 @@ class ImplicitLayer(Function):
                                      f"(N(∂F/∂{x}) = {noise:.3g})", sol.z, theta, dF)
         if dF == 0.0 or not math.isfinite(dF):
             raise self._singular(f"∂F/∂{x} = {dF}", sol.z, theta, dF)
+        if self._on_kink(np.array([sol.z]), theta, np.array([[dF]]), value_only):
+            return                                                   # F_x jumps there: no more tests
         if sol.multiple:
             raise self._singular(f"Newton converged linearly (a multiple root; ∂F/∂"
                                  f"{x} = {dF:.3g} → 0)", sol.z, theta, dF)
+        NF = c.fdfn(sol.z, theta)[2]
+        if unresolved(lambda Z, TH: np.array([[[c.fdfn(float(Z[0, 0]), theta)[1]]]]),
+                      np.array([[sol.z]]), None, np.array([[[dF]]]), np.array([[NF]]))[0]:
+            raise self._singular(f"∂F/∂{x} = {dF:.3g} changes by more than half itself within "
+                                 "the rounding uncertainty of the root (a multiple root)",
+                                 sol.z, theta, dF)
         if self._is_minimize and dF < 0.0:
             raise NotAMinimumError(f"{self.name}: the stationary point is a maximum "
                                    f"(∂²f/∂x² = {dF:.6g} < 0) at {self._where(sol.z, theta)}",
                                    point=self.compiled.point(sol.z, theta))
 
-    def _check_vector(self, sol, theta):
+    def _check_vector(self, sol, theta, value_only=False):
         c, z = self.compiled, sol.z
         if not np.all(np.isfinite(z)):
             raise nonfinite_error(self.name, "non-finite solution", c.point(z, theta))
@@ -256,9 +266,13 @@ class ImplicitLayer(Function):
         if singular_jacobian(J[None])[0]:
             cond = np.linalg.cond(J) if np.all(np.isfinite(J)) else math.inf
             raise self._singular(f"cond(∂F/∂z) = {cond:.3g}", z, theta, J)
-        if sol.multiple:
-            raise self._singular("Newton converged linearly (a tangency or multiple root: "
-                                 "∂F/∂z is singular at the true solution, the float64 one is "
+        if self._on_kink(z, theta, J, value_only):
+            return J                                                 # ∂F/∂z jumps there
+        if sol.multiple or unresolved(lambda Z, TH: c.jacobian(Z[0], theta)[None], z[None], None,
+                                      J[None], c.fjn(z, theta)[2][None])[0]:
+            raise self._singular("Newton converged linearly or ∂F/∂z changes by more than half "
+                                 "its distance to singularity within the rounding uncertainty "
+                                 "of z (a tangency or multiple root: the float64 solution is "
                                  "only √ε-accurate)", z, theta, J)
         if self._is_minimize:
             self._check_minimum(J, z, theta)

@@ -22,7 +22,8 @@ from symimplicit.errors import (ConvergenceError, DomainError, NonDifferentiable
 from symimplicit.lower.compiled import compile_statement
 from symimplicit.errors import ArgumentError
 from symimplicit.lower.options import check_max_iter, check_tol
-from symimplicit.lower.checks import kink_test, oversensitive, singular_jacobian
+from symimplicit.lower.checks import (kink_test, oversensitive, singular_jacobian,
+                                      unresolved)
 from symimplicit.lower.solvers import DEFAULT_TOL, BatchNewton, smallest_curvature
 
 __all__ = ["LoweredStatement"]
@@ -235,7 +236,12 @@ class LoweredStatement:
         if self.n == 1:                                              # F_x against its rounding noise
             with np.errstate(all="ignore"):
                 noise = np.asarray(self._jnoise(*z.T, *theta)[0], dtype=float).reshape(-1, 1, 1)
-        bad = np.flatnonzero(singular_jacobian(J, noise) | multiple | ~np.isfinite(z).all(axis=1))
+        NF = self._evaluate(z, theta)[2]
+        tangent = unresolved(self._jacobian, z, theta, J, NF)
+        if self.compiled.kink_exprs:                                 # at a kink ∂F/∂z jumps: reported
+            tangent &= ~kink_test(self.compiled, z, theta, J, NF)[0].any(axis=1)  # by the gradient
+        bad = np.flatnonzero(singular_jacobian(J, noise) | multiple | tangent
+                             | ~np.isfinite(z).all(axis=1))
         if bad.size:
             raise SingularJacobianError(f"∂F/∂z is singular at the solution for flat indices "
                                         f"{bad[:SHOWN].tolist()} ({self._points(bad, theta, z)})")
