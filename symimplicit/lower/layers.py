@@ -33,8 +33,8 @@ from symimplicit.lower.checks import (SINGULAR_SENSITIVITY, check_derivative, ki
                                       kink_test, nonfinite_error, singular_derivative,
                                       singular_error, singular_jacobian, unresolved)
 from symimplicit.lower.solvers import (FIXED_POINT_ONLY, SOLVERS, factorise, smallest_curvature,
-                                       solve_transposed, solver_class)
-from symimplicit.tape.engine import Function, Saved
+                                       solve_transposed, solver_class, find_bracket)
+from symimplicit.tape.engine import Function, Saved, Scalar
 
 __all__ = ["ImplicitLayer", "make_primitive", "make_lowered"]
 
@@ -88,6 +88,8 @@ class ImplicitLayer(Function):
                                  "x0 only")
         self.warm_start = False
         self.x0 = x0
+        self._options = dict(x0=x0, tol=tol, max_iter=max_iter, method=method, bracket=bracket,
+                             name=name)
         self._start = self._initial(x0)
         self.last_iterations = None
         self._solver = self._make_solver()
@@ -95,6 +97,10 @@ class ImplicitLayer(Function):
         super().__init__(name or f"{type(statement).__name__}Layer", self._forward,
                          vjp=self._vector_vjp if c.vector else self._scalar_vjp,
                          n_outputs=c.n_user if c.vector else 1)
+
+    def __reduce__(self):
+        """Pickle the statement and the options; the code is generated again on load."""
+        return (_rebuild_layer, (self.statement, self._options))
 
     def __repr__(self):
         return f"ImplicitLayer({self.statement!r}, method={self.method!r})"
@@ -133,12 +139,22 @@ class ImplicitLayer(Function):
 
     # -- the call ------------------------------------------------------------- #
     def __call__(self, *params, **kwargs):
+        if kwargs:                                                   # (an empty **kwargs costs)
+            extra = sorted(set(kwargs) - {"x0"})
+            if extra:
+                raise ArgumentError(f"{self.name}: keyword argument(s) {', '.join(extra)} are not "
+                                    f"parameters: pass the parameters positionally, in the order "
+                                    f"{self.compiled.params} (the only keyword is x0)")
         if len(params) != self._n_params:
             raise ArgumentError(f"{self.name} takes the {self.compiled.p} parameter(s) "
                                 f"{self.compiled.params} in order, got {len(params)}")
-        if kwargs:                                                   # (an empty **kwargs costs)
-            return Function.__call__(self, *params, **kwargs)
-        return Function.__call__(self, *params)
+        if kwargs:
+            out = Function.__call__(self, *params, **kwargs)
+        else:
+            out = Function.__call__(self, *params)
+        if not params:                                               # no parameters: a constant node
+            return tuple(Scalar(v) for v in out) if isinstance(out, tuple) else Scalar(out)
+        return out
 
     def solve(self, *params, x0=None):
         """The float solution at ``params`` (a tuple for vector unknowns)."""
@@ -184,12 +200,14 @@ class ImplicitLayer(Function):
         """The parameter values, checked finite (t - t is 0 for finite t, NaN for ±inf and NaN)."""
         for t in params:                                             # plain numbers, all finite: as
             c = t.__class__                                          # they are (the hot path)
-            if c is not float and c is not int or t - t != 0:
+            if c is not float or t - t != 0:                       # ints: converted (2**1100 refused)
                 break
         else:
             return params
         names = self.compiled.params
         theta = tuple(parameter_value(n, p, self.name) for n, p in zip(names, params))
+        if any(t.__class__ is not float for t in theta):
+            theta = tuple(float(t) for t in theta)
         for name, t in zip(names, theta):
             if not math.isfinite(t):
                 raise NonFiniteError(f"{self.name}: the parameter {name} = {t} is not finite",
@@ -199,8 +217,15 @@ class ImplicitLayer(Function):
     def _run(self, start, theta):
         """One solve from ``start``; the solution (scalar: z a float)."""
         vector = self.compiled.vector
-        sol = self._solver.solve(self._prepared(start, theta) if vector else start,
-                                 theta, self.bracket)
+        try:
+            sol = self._solver.solve(self._prepared(start, theta) if vector else start,
+                                     theta, self.bracket)
+        except ConvergenceError:
+            if vector or self.bracket is not None or self.method != "newton":
+                raise
+            sol = self._bracketed_fallback(start, theta)             # Newton missed: search
+        if sol is None:
+            raise ConvergenceError("unreachable")                    # pragma: no cover
         if not vector and sol.z.__class__ is not float:
             sol.z = float(sol.z[0])                                  # fixed-point solvers: 1-arrays
         if self.bracket is not None and not self.bracket[0] <= sol.z <= self.bracket[1]:
@@ -212,6 +237,14 @@ class ImplicitLayer(Function):
                                    point=self.compiled.point(sol.z, theta))
         self.last_iterations = sol.iterations
         return sol
+
+    def _bracketed_fallback(self, start, theta):
+        """Newton from x0 failed: the sign change of F nearest x0 (solvers.find_bracket), then
+        Newton-bisection in it; the ConvergenceError of Newton if there is none."""
+        bracket = find_bracket(self.compiled, float(start), theta)
+        if bracket is None:
+            return self._solver.solve(start, theta, None)            # re-raise Newton's error
+        return self._solver.solve(start, theta, bracket)
 
     def _prepared(self, start, theta):
         """The start for the solver: a copy, with Lagrange multipliers estimated when unknown."""
@@ -318,6 +351,10 @@ class ImplicitLayer(Function):
             raise nonfinite_error(self.name, f"the gradient {theta_bar.tolist()} overflows "
                                   "float64", c.point(z, theta))
         return [float(v) for v in theta_bar]
+
+
+def _rebuild_layer(statement, options):
+    return ImplicitLayer(statement, **options)
 
 
 def make_primitive(statement, **options) -> ImplicitLayer:

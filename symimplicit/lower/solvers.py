@@ -37,14 +37,14 @@ import math
 
 import numpy as np
 
-from symimplicit.errors import ConvergenceError, DomainError, StatementError
+from symimplicit.errors import ConvergenceError, DomainError, SingularJacobianError, StatementError
 from symimplicit.lower.checks import SINGULAR_COND, singular_derivative  # noqa: F401 (re-exported)
 from symimplicit.lower.options import check_bracket
 
 __all__ = ["Solution", "ScalarNewton", "VectorNewton", "BatchNewton", "FixedPointIteration", "Anderson", "AffineSolve",
            "SOLVERS", "solver_class", "DEFAULT_TOL", "small_step", "at_floor", "stagnated",
            "singular_derivative", "smallest_curvature", "factorise", "solve_with",
-           "solve_transposed"]
+           "solve_transposed", "find_bracket"]
 
 EPS = 2.0 ** -52
 TINY = 2.0 ** -1022            # smallest normal: the step test near z = 0
@@ -262,6 +262,39 @@ class ScalarNewton(_Solver):
             F, dF, N = fdfn(x, theta)
         raise self._fail(f"no convergence to tol={tol:.3g} in the bracket [{lo!r}, {hi!r}]",
                          x, theta, self.max_iter, abs(F))
+
+
+def find_bracket(system, x0: float, theta: tuple, max_doublings: int = 1100):
+    """(lo, hi) with F(lo) F(hi) < 0, searched outwards from x0: x0 ± h·2ᵏ, h = 2⁻¹⁰·max(|x0|, 1).
+
+    The fallback of a scalar cold solve that Newton from x0 misses (x³ - 4.8e-7 x - 3.5e7 from
+    0; x = cos(ax + b) where 1 + a sin(ax + b) vanishes): deterministic, nearest sign change to
+    x0 first (the right side before the left at equal distance).  None when there is none
+    within float64 range; points outside F's domain are skipped."""
+    def sign_at(v):
+        try:
+            F = system.fdfn(v, theta)[0]
+        except DomainError:
+            return None
+        return None if not math.isfinite(F) else (F > 0) - (F < 0)
+
+    s0 = sign_at(x0)
+    if s0 is None or s0 == 0:
+        return None
+    h = max(abs(x0), 1.0) * 2.0 ** -10
+    inner = {1: x0, -1: x0}
+    for _ in range(max_doublings):
+        for side in (1, -1):
+            v = x0 + side * h
+            if not math.isfinite(v):
+                return None
+            s = sign_at(v)
+            if s is not None and s != s0:
+                return (inner[side], v) if side > 0 else (v, inner[side])
+            if s is not None:
+                inner[side] = v
+        h *= 2.0
+    return None
 
 
 # --------------------------------------------------------------------------- #
@@ -510,7 +543,7 @@ class Anderson(_Solver):
 class AffineSolve(_Solver):
     """F affine in z (∂F/∂z free of z): one Newton step from z = 0 is exact, z = -J⁻¹ F(0, θ).
 
-    A singular J is left to the caller's check at the solution (it returns z = 0).
+    A singular J is a SingularJacobianError naming θ (there is no solution point to name).
     """
 
     name = "linear"
@@ -524,8 +557,12 @@ class AffineSolve(_Solver):
         F, J = system.fj(zero, theta)
         try:
             return Solution(np.linalg.solve(J, -F), 1, _norm(F), J)     # z = -J⁻¹F(0)
-        except np.linalg.LinAlgError:
-            return Solution(zero, 1, _norm(F), J)
+        except np.linalg.LinAlgError:                                # no unique solution: no point
+            point = dict(zip(system.names[system.n:], map(float, theta)))   # to name but θ
+            shown = ", ".join(f"{k}={v!r}" for k, v in point.items())
+            raise SingularJacobianError(f"{self.name}: ∂F/∂z is singular, so the linear system "
+                                        f"F(z, θ) = 0 has no unique solution at {shown}",
+                                        point=point, value=J) from None
 
 
 # --------------------------------------------------------------------------- #

@@ -24,7 +24,8 @@ from symimplicit.errors import ArgumentError
 from symimplicit.lower.options import check_max_iter, check_tol
 from symimplicit.lower.checks import (kink_test, oversensitive, singular_jacobian,
                                       unresolved)
-from symimplicit.lower.solvers import DEFAULT_TOL, BatchNewton, smallest_curvature
+from symimplicit.lower.solvers import (DEFAULT_TOL, BatchNewton, ScalarNewton, find_bracket,
+                                       smallest_curvature)
 
 __all__ = ["LoweredStatement"]
 
@@ -43,6 +44,7 @@ class LoweredStatement:
 
     def __init__(self, statement, *, x0=None, tol=None, max_iter=100):
         c = compile_statement(statement)
+        self._options = dict(x0=x0, tol=tol, max_iter=max_iter)
         self.statement = statement
         self.compiled = c
         self.unknowns, self.params = c.unknowns, c.params
@@ -53,6 +55,10 @@ class LoweredStatement:
         fns = c.numpy()
         self._fj, self._ftheta = fns.fjn, fns.ftheta                 # [F, ∂F/∂z, N(F)], ∂F/∂θ
         self._jnoise = fns.jnoise if self.n == 1 else None           # N(F_x): the scalar singular test
+
+    def __reduce__(self):
+        """Pickle the statement and the options; the code is generated again on load."""
+        return (_rebuild_lowered, (self.statement, self._options))
 
     # -- public ------------------------------------------------------------- #
     def solve(self, *arrays, x0=None, **named) -> np.ndarray:
@@ -158,6 +164,9 @@ class LoweredStatement:
         for name, v in zip(self.params, arrays):
             try:
                 values.append(np.asarray(v, dtype=float))
+            except OverflowError:
+                raise NonFiniteError(f"parameter {name} does not fit float64 (|value| > "
+                                     "1.8e308)") from None
             except (TypeError, ValueError):
                 raise StatementError(f"parameter {name} must be a number or an array of numbers, "
                                      f"got {v!r}") from None
@@ -221,12 +230,34 @@ class LoweredStatement:
         N = theta[0].size if theta else 1
         z = self._start(N, theta, x0)
         solver = BatchNewton(self._evaluate, tol=self.tol, max_iter=self.max_iter)
+        start = z.copy()
         z, failed, multiple = solver.solve(z, theta)
+        if failed.size and self.n == 1:
+            failed = self._bracketed_fallback(z, start, theta, failed, multiple)
         if failed.size:
             self._fail(failed, theta, z, f"no convergence (within {self.max_iter} iterations, "
                        "the residual stopped decreasing or is not finite)")
         self._check(z, theta, multiple)
         return z
+
+    def _bracketed_fallback(self, z, start, theta, failed, multiple):
+        """One unknown: the layers' fallback for the points Newton missed (the sign change of F
+        nearest the start, then Newton-bisection); the indices still failing."""
+        newton = ScalarNewton(self.compiled, tol=self.tol, max_iter=self.max_iter)
+        still = []
+        for i in failed:
+            th = tuple(float(t[i]) for t in theta)
+            x0 = float(start[i, 0])
+            try:
+                bracket = find_bracket(self.compiled, x0, th)
+                if bracket is None:
+                    still.append(i)
+                    continue
+                sol = newton.solve(x0, th, bracket)
+                z[i, 0], multiple[i] = sol.z, sol.multiple
+            except (ConvergenceError, DomainError):
+                still.append(i)
+        return np.array(still, dtype=int)
 
     def _check(self, z, theta, multiple) -> None:
         """∂F/∂z invertible at every solution (checks.singular_jacobian; Newton not linear: a
@@ -270,3 +301,7 @@ class LoweredStatement:
                                iterations=self.max_iter, residual=residual,
                                point={"indices": indices.tolist()})
 
+
+
+def _rebuild_lowered(statement, options):
+    return LoweredStatement(statement, **options)
