@@ -24,7 +24,9 @@ MAX = Root(sp.Max(x, a) + x - b, x, (a, b))
 PIECE = Root(sp.Piecewise((x - a, x < b), (2 * x - a - b, True)), x, (a, b))
 
 def abs_solve(A, B):
-    return mp.findroot(lambda t: t - abs(A * t) / 2 - B, mp.mpf(B) * 2)
+    """x = |a x|/2 + b: x has b's sign, so x = b/(1 - |a|/2) for b > 0, b/(1 + |a|/2) for b < 0."""
+    A, B = mp.mpf(A), mp.mpf(B)
+    return B / (1 - abs(A) / 2) if B > 0 else B / (1 + abs(A) / 2)
 
 def max_solve(A, B):
     return mp.findroot(lambda t: max(t, A) + t - B, (mp.mpf(-1e3), mp.mpf(1e3)), solver="anderson")

@@ -69,8 +69,10 @@ def lambdify_many(exprs, args: Sequence[sp.Symbol], backend: str = "math", *,
             raise DerivationError(f"lambdify_many needs SymPy expressions, got {e!r}")
     args = list(args)
     safe, flat = internal_names(args, flat)
-    _check_supported(flat, backend, hint)
-    fn = sp.lambdify(safe, flat, modules=backend, cse=True, dummify=False)
+    if backend == "math":                                            # one printing pass, strict:
+        fn = _lambdify_math(safe, flat, hint)                        # unsupported -> DerivationError
+    else:
+        fn = sp.lambdify(safe, flat, modules=backend, cse=True, dummify=False)
     if backend == "numpy":
         return _broadcasting(fn)
     return fn
@@ -102,6 +104,20 @@ def internal_names(args: Sequence[sp.Symbol], flat: list):
         with sp.evaluate(False):                                     # rename only: no rewriting
             out.append(e.xreplace(rename))                           # (|exp(w)| stays, not exp(re w))
     return safe, out
+
+
+def _lambdify_math(safe, flat, hint):
+    """``sympy.lambdify`` for the math module with a strict printer (one printing pass); what it
+    cannot print is located by :func:`_check_supported` and refused by name."""
+    from sympy.printing.pycode import PythonCodePrinter
+
+    printer = PythonCodePrinter({"fully_qualified_modules": False, "inline": True,
+                                 "strict": True})
+    try:
+        return sp.lambdify(safe, flat, modules="math", cse=True, dummify=False, printer=printer)
+    except (NotImplementedError, ValueError, TypeError):
+        _check_supported(flat, "math", hint)                         # names the expression
+        raise
 
 
 def _check_supported(flat: list, backend: str, hint: str | None = None) -> None:

@@ -18,7 +18,7 @@ per backward pass without touching SymPy again:
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -53,19 +53,11 @@ class CompiledStatement:
         self.residual_exprs, self.jacobian_exprs = F, J
         self.noise = [rounding_scale(Fi) for Fi in F]                      # |F̂ - F| ≲ ε·N(F)
         self.param_jacobian_exprs = list(d.param_jacobian)                 # ∂F/∂θ, row-major
-        self.jacobian_noise_exprs = [rounding_scale(Jij) for Jij in J]     # N(∂F/∂z)
-        hint = f"{statement!r}.primitive() evaluates in float64 with the math module"
-        self._residual = lambdify_many(F, args, hint=hint)
-        self._residual_jacobian = lambdify_many(F + J, args, hint=hint)   # [F, ∂F/∂z] with shared CSE
-        self._with_noise = lambdify_many(F + J + self.noise, args, hint=hint)
+        self._hint = hint = f"{statement!r}.primitive() evaluates in float64 with the math module"
+        # eager: what every solve needs, and what refuses an unsupported function at construction
+        self._with_noise = lambdify_many(F + J + self.noise, args, hint=hint)   # [F, ∂F/∂z, N(F)]
         self._param_jacobian = lambdify_many(self.param_jacobian_exprs, args, hint=hint)
-        self._jacobian_noise = lambdify_many(self.jacobian_noise_exprs, args, hint=hint)
         self._numpy = None
-        self._map = self._map_noise = None
-        if statement.kind == "fixed_point":
-            f = _fixed_point_map(statement)
-            self._map = lambdify_many(f, args, hint=hint)
-            self._map_noise = lambdify_many(f + self.noise, args, hint=hint)
         if not self.vector:
             self._gradient = lambdify_many(d.gradient(), args, hint=hint)   # ∂x/∂θ = -F_θ/F_x
         # kinks g of F (abs, Max, ...): [g..., N(g)..., |∂g/∂z| row-major] for the smoothness check
@@ -77,6 +69,28 @@ class CompiledStatement:
             self.kink_data_exprs = (self.kink_exprs + [rounding_scale(g) for g in self.kink_exprs]
                                     + grads)
             self._kinks = lambdify_many(self.kink_data_exprs, args, "numpy")
+
+    # lazy: compiled on first use (the map for fixed-point methods, N(∂F/∂z) for one unknown)
+    @cached_property
+    def jacobian_noise_exprs(self) -> list:
+        return [rounding_scale(Jij) for Jij in self.jacobian_exprs]       # N(∂F/∂z)
+
+    @cached_property
+    def _residual_jacobian(self):
+        return lambdify_many(self.residual_exprs + self.jacobian_exprs, self.args, hint=self._hint)
+
+    @cached_property
+    def _jacobian_noise(self):
+        return lambdify_many(self.jacobian_noise_exprs, self.args, hint=self._hint)
+
+    @cached_property
+    def _map(self):
+        return lambdify_many(_fixed_point_map(self.statement), self.args, hint=self._hint)
+
+    @cached_property
+    def _map_noise(self):
+        return lambdify_many(_fixed_point_map(self.statement) + self.noise, self.args,
+                             hint=self._hint)
 
     def numpy(self) -> "NumpyCallables":
         """The same expressions lowered to NumPy for the vectorised sweep (made once, memoised)."""
@@ -148,9 +162,9 @@ class CompiledStatement:
     # -- vector unknowns ----------------------------------------------------- #
     def fj(self, z, theta: tuple):
         """(F, ∂F/∂z) as NumPy arrays at z."""
-        out = self._call(self._residual_jacobian, "the residual", z, theta, *z, *theta)
         n = self.n
-        return np.array(out[:n]), np.array(out[n:]).reshape(n, n)
+        out = self._call(self._residual_jacobian, "the residual", z, theta, *z, *theta)
+        return np.array(out[:n]), np.array(out[n:n + n * n]).reshape(n, n)
 
     def fjn(self, z, theta: tuple):
         """(F, ∂F/∂z, N(F)) as NumPy arrays at z (N: the noise scale of each component)."""
@@ -166,9 +180,13 @@ class CompiledStatement:
 
     def jacobian(self, z, theta: tuple):
         """∂F/∂z at z (n × n), for scalar and vector unknowns alike."""
-        zs = np.atleast_1d(z)
-        out = self._call(self._residual_jacobian, "the residual", z, theta, *zs, *theta)
-        return np.array(out[self.n:]).reshape(self.n, self.n)
+        zs, n = np.atleast_1d(z), self.n
+        try:                                                         # the solver's callable: no
+            out = self._with_noise(*zs, *theta)                      # second compilation
+            out = self._reals(out[n:n + n * n], "∂F/∂z", z, theta)
+        except MATH_ERRORS:
+            out = self._call(self._residual_jacobian, "the residual", z, theta, *zs, *theta)[n:]
+        return np.array(out).reshape(n, n)
 
     def jacobian_noise(self, z, theta: tuple):
         """N(∂F/∂z) at z (n × n): the rounding-noise scale of each Jacobian entry (NaN if unknown)."""
@@ -213,7 +231,7 @@ class NumpyCallables:
         args = c.args
         self.fjn = lambdify_many(c.residual_exprs + c.jacobian_exprs + c.noise, args, "numpy")
         self.ftheta = lambdify_many(c.param_jacobian_exprs, args, "numpy")
-        self.jnoise = lambdify_many(c.jacobian_noise_exprs, args, "numpy")
+        self.jnoise = lambdify_many(c.jacobian_noise_exprs, args, "numpy") if c.n == 1 else None
 
 
 def _abs(e):
