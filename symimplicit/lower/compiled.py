@@ -80,6 +80,17 @@ class CompiledStatement:
         return lambdify_many(self.residual_exprs + self.jacobian_exprs, self.args, hint=self._hint)
 
     @cached_property
+    def _noise_only(self):
+        return lambdify_many(self.noise, self.args, hint=self._hint)
+
+    def noise_at(self, z, theta):
+        """N(F) at z (NaN where it cannot be evaluated): the floor test's scale, on demand."""
+        try:
+            return np.array([_real_or_nan(v) for v in self._noise_only(*_floats(z), *theta)])
+        except MATH_ERRORS:
+            return np.full(self.n, math.nan)
+
+    @cached_property
     def _jacobian_noise(self):
         return lambdify_many(self.jacobian_noise_exprs, self.args, hint=self._hint)
 
@@ -115,7 +126,10 @@ class CompiledStatement:
         """``out`` with every value a float (a complex one is a DomainError)."""
         for i, v in enumerate(out):
             if v.__class__ is not float:
-                out[i] = as_real(v, what, self.point(z, theta))
+                if isinstance(v, complex):                           # the point only for the error
+                    out[i] = as_real(v, what, self.point(z, theta))
+                else:
+                    out[i] = float(v)                                # an int constant entry (0, 1)
         return out
 
     def kink_values(self, Z, TH):
@@ -163,14 +177,14 @@ class CompiledStatement:
     def fj(self, z, theta: tuple):
         """(F, ∂F/∂z) as NumPy arrays at z."""
         n = self.n
-        out = self._call(self._residual_jacobian, "the residual", z, theta, *z, *theta)
+        out = self._call(self._residual_jacobian, "the residual", z, theta, *_floats(z), *theta)
         return np.array(out[:n]), np.array(out[n:n + n * n]).reshape(n, n)
 
     def fjn(self, z, theta: tuple):
         """(F, ∂F/∂z, N(F)) as NumPy arrays at z (N: the noise scale of each component)."""
         n = self.n
         try:
-            out = self._with_noise(*z, *theta)
+            out = self._with_noise(*_floats(z), *theta)
         except MATH_ERRORS:
             F, J = self.fj(z, theta)
             return F, J, np.full(n, math.nan)
@@ -181,11 +195,8 @@ class CompiledStatement:
     def jacobian(self, z, theta: tuple):
         """∂F/∂z at z (n × n), for scalar and vector unknowns alike."""
         zs, n = np.atleast_1d(z), self.n
-        try:                                                         # the solver's callable: no
-            out = self._with_noise(*zs, *theta)                      # second compilation
-            out = self._reals(out[n:n + n * n], "∂F/∂z", z, theta)
-        except MATH_ERRORS:
-            out = self._call(self._residual_jacobian, "the residual", z, theta, *zs, *theta)[n:]
+        out = self._call(self._residual_jacobian, "the residual", z, theta, *_floats(zs),
+                         *theta)[n:]
         return np.array(out).reshape(n, n)
 
     def jacobian_noise(self, z, theta: tuple):
@@ -200,7 +211,7 @@ class CompiledStatement:
     def param_jacobian(self, z, theta: tuple):
         """∂F/∂θ at z (n × p)."""
         zs = np.atleast_1d(z)
-        out = self._call(self._param_jacobian, "∂F/∂θ", z, theta, *zs, *theta)
+        out = self._call(self._param_jacobian, "∂F/∂θ", z, theta, *_floats(zs), *theta)
         return np.array(out).reshape(self.n, self.p)
 
     def fmap(self, z, theta: tuple):
@@ -232,6 +243,11 @@ class NumpyCallables:
         self.fjn = lambdify_many(c.residual_exprs + c.jacobian_exprs + c.noise, args, "numpy")
         self.ftheta = lambdify_many(c.param_jacobian_exprs, args, "numpy")
         self.jnoise = lambdify_many(c.jacobian_noise_exprs, args, "numpy") if c.n == 1 else None
+
+
+def _floats(z) -> list:
+    """z as Python floats: the math module is several times faster on them than on NumPy scalars."""
+    return z.tolist() if isinstance(z, np.ndarray) else list(z)
 
 
 def _abs(e):

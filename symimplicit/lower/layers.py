@@ -185,7 +185,7 @@ class ImplicitLayer(Function):
         c = self.compiled
         if not c.kink_exprs:
             return False
-        NF = c.fjn(z, theta)[2] if c.vector else np.array([c.fdfn(float(z[0]), theta)[2]])
+        NF = c.noise_at(z, theta) if c.vector else np.array([c.fdfn(float(z[0]), theta)[2]])
         TH = [np.array([t], dtype=float) for t in theta]
         mask, g, bound = kink_test(c, z[None, :], TH, J[None], NF[None, :])
         if mask.any():
@@ -302,7 +302,7 @@ class ImplicitLayer(Function):
         if self._on_kink(z, theta, J, value_only):
             return J                                                 # ∂F/∂z jumps there
         if sol.multiple or unresolved(lambda Z, TH: c.jacobian(Z[0], theta)[None], z[None], None,
-                                      J[None], c.fjn(z, theta)[2][None])[0]:
+                                      J[None], c.noise_at(z, theta)[None])[0]:
             raise self._singular("Newton converged linearly or ∂F/∂z changes by more than half "
                                  "its distance to singularity within the rounding uncertainty "
                                  "of z (a tangency or multiple root: the float64 solution is "

@@ -52,6 +52,7 @@ INF = math.inf
 DEFAULT_TOL = 4 * EPS          # a step below 4 ulps of the iterate: converged
 FLOOR = 2 * EPS                # |F| ≤ 2ε·N(F): the residual is at its rounding floor
 STAGNATION = 32 * EPS          # no descent and |F| ≤ 32ε·N(F): stagnated in rounding noise
+NOISE_FROM = 0.05              # vector Newton evaluates N(F) once the relative step is below this
 MAX_HALVINGS = 40              # backtracking line search: at most 2⁻⁴⁰ of the Newton step
 
 
@@ -308,15 +309,17 @@ def _norm(v) -> float:
 class VectorNewton(_Solver):
     """Damped Newton for n unknowns: solve J Δz = -F, backtrack until ‖F‖∞ decreases.
 
-    Stopping: the module's rule, the floor test on every component."""
+    Stopping: the module's rule, the floor test on every component.  N(F) is evaluated only
+    where the floor test can matter, once the relative step is below NOISE_FROM (far from a
+    root it costs more than F and J together and cannot pass)."""
 
     name = "newton"
 
     def solve(self, z0, theta: tuple, bracket=None) -> Solution:
         check_bracket(bracket, True, self.name)                      # a bracket: StatementError
-        fjn, tol = self.system.fjn, self.tol
+        system, tol = self.system, self.tol
         z = np.array(z0, dtype=float)
-        F, J, N = fjn(z, theta)
+        F, J = system.fj(z, theta)
         steps = []
         for k in range(1, self.max_iter + 1):
             size = _norm(F)
@@ -324,14 +327,18 @@ class VectorNewton(_Solver):
                 return Solution(z, k - 1, 0.0, J, _linear(steps))
             dz = self._step(F, J, z, theta, k)                       # J Δz = -F
             steps.append(_norm(dz))
-            if at_floor(np.abs(F), N).all() or small_step(steps[-1], _norm(z), tol):
+            zsize = _norm(z)
+            if small_step(steps[-1], zsize, tol):
+                return Solution(z + dz, k, size, J, _linear(steps))
+            near = small_step(steps[-1], zsize, NOISE_FROM)
+            if near and at_floor(np.abs(F), system.noise_at(z, theta)).all():
                 return Solution(z + dz, k, size, J, _linear(steps))
             step = self._backtrack(z, dz, size, theta)
             if step is None:
-                if stagnated(np.abs(F), N).all():
+                if stagnated(np.abs(F), system.noise_at(z, theta)).all():
                     return Solution(z, k, size, J, _linear(steps[:-1]))   # F's rounding noise
                 raise self._fail("the residual stopped decreasing", z, theta, k, size)
-            z, F, J, N = step
+            z, F, J = step
         if _norm(F) == 0.0:
             return Solution(z, self.max_iter, 0.0, J, _linear(steps))
         if _linear(steps) and steps[-1] <= 1e-6 * steps[0]:
@@ -345,19 +352,19 @@ class VectorNewton(_Solver):
             raise self._fail("∂F/∂z is singular at an iterate", z, theta, k - 1, _norm(F)) from None
 
     def _backtrack(self, z, dz, size, theta):
-        fjn = self.system.fjn
+        fj = self.system.fj
         t = 1.0
         for _ in range(MAX_HALVINGS):
             zn = z + t * dz
             if np.array_equal(zn, z):
                 return None
             try:
-                Fn, Jn, Nn = fjn(zn, theta)
+                Fn, Jn = fj(zn, theta)
                 ok = _norm(Fn) < size                                # NaN compares False: rejected
             except DomainError:
                 ok = False
             if ok:
-                return zn, Fn, Jn, Nn
+                return zn, Fn, Jn
             t *= 0.5
         return None
 
