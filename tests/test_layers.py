@@ -54,55 +54,44 @@ def test_vector_backward_is_one_adjoint_solve(monkeypatch):
     assert all(P.grad is not None for P in params)
 
 
-# -- warm start -------------------------------------------------------------------------
-def test_warm_start_reduces_iterations():
-    problem = BY_NAME["kepler"]
-    layer = problem.statement.primitive(x0=0.0)
-    cold = problem.statement.primitive(x0=0.0, warm_start=False)
-    layer.solve(0.3, 1.1)
-    layer.solve(0.3, 1.1 + 1e-6)                                 # nearby parameters
-    cold.solve(0.3, 1.1 + 1e-6)
-    assert layer.last_iterations <= 3 < cold.last_iterations
-    layer.solve(0.3, 1.1 + 1e-6)
-    assert layer.last_iterations <= 1                            # the same point: already solved
+# -- no warm start: the result is a function of (θ, options) ----------------------------
+def test_warm_start_is_refused():
+    with pytest.raises(StatementError, match="warm"):
+        SEED_FP.primitive(warm_start=True)
+    assert SEED_FP.primitive(warm_start=False).solve(1.0, 0.0) == SEED_FP.primitive().solve(1.0, 0.0)
 
 
-def test_per_call_x0_overrides_warm_start():
+def test_tanh_fixed_point_does_not_depend_on_the_previous_call():
+    """Reported: a = 1.5 gave 1.28784 fresh but 0.0 after solving a = 0.5 (a warm start at 0)."""
+    statement = FixedPoint(a * sp.tanh(x), x, (a,))
+    layer = statement.primitive(x0=1.0)
+    fresh = statement.primitive(x0=1.0).solve(1.5)
+    mp.mp.dps = 40
+    truth = mp.findroot(lambda t: t - mp.mpf(1.5) * mp.tanh(t), 1.3)
+    assert fresh == pytest.approx(float(truth), rel=4e-16)
+    layer.solve(0.5)                                             # x = 0 there
+    assert layer.solve(1.5) == fresh
+
+
+def test_per_call_x0_overrides_the_start():
     layer = Root(x**2 - a, x, (a,)).primitive(x0=1.0)            # two roots ±√a
     assert layer.solve(4.0) == 2.0
     assert layer.solve(4.0, x0=-1.0) == -2.0                     # this call only
     assert layer(Scalar(4.0), x0=-3.0).value == -2.0
-
-
-def test_failed_warm_start_retries_from_x0(monkeypatch):
-    layer = Root(x**2 - a, x, (a,)).primitive(x0=1.0)
     assert layer.solve(4.0) == 2.0
-    starts = []
-    real = layer._solver.solve
-
-    def solve(start, theta, bracket):
-        starts.append(start)
-        if start == 2.0:                                         # the warm start: pretend it fails
-            raise ConvergenceError("warm start failed")
-        return real(start, theta, bracket)
-
-    monkeypatch.setattr(layer._solver, "solve", solve)
-    assert layer.solve(9.0) == 3.0
-    assert starts == [2.0, 1.0]
 
 
-def test_warm_start_never_jumps_branches():
+def test_sin_branch_is_the_principal_one_from_zero():
     """Reported: a warm start from near the fold of sin x = a jumped to x = -175.4 (branch -56)."""
     statement = Root(sp.sin(x) - a, x, (a,))
     layer = statement.primitive(x0=0)
     for value in (0.5, 0.99, 0.999999, 0.5):
         truth = float(mp.asin(value))                            # the principal branch
         kappa = value / (truth * math.sqrt(1 - value**2))        # |a / (x F_x)|: 1 near a = 1/2, 560 at the fold
-        for got in (layer.solve(value), statement.primitive(x0=0, warm_start=False).solve(value)):
-            assert got == pytest.approx(truth, rel=4 * kappa * 2.0**-53)
+        assert layer.solve(value) == pytest.approx(truth, rel=4 * kappa * 2.0**-53)
 
 
-def test_per_call_x0_and_rejected_solutions_leave_the_warm_state():
+def test_per_call_x0_and_rejected_solutions_change_nothing_later():
     """Reported: solve(4, x0=3) made the next solve(4) return +2 although the layer's x0 is -1."""
     layer = Root(x**2 - a, x, (a,)).primitive(x0=-1.0)
     assert layer.solve(4.0, x0=3.0) == 2.0                       # this call only
@@ -113,24 +102,7 @@ def test_per_call_x0_and_rejected_solutions_leave_the_warm_state():
     assert layer.solve(0.0) == pytest.approx(math.pi, rel=1e-15)
     with pytest.raises(NotAMinimumError):
         layer.solve(0.0, x0=0.01)                                # x = 0 is a maximum
-    assert layer._warm == pytest.approx(math.pi, rel=1e-15)      # not seeded by that call
-    rejected = Minimize(sp.cos(x) + a * x, x, (a,)).primitive(x0=0.5)
-    with pytest.raises(NotAMinimumError):
-        rejected.solve(0.0)                                      # Newton from 0.5 reaches the maximum 0
-    assert rejected._warm is None                                # a rejected solution seeds nothing
-
-
-def test_far_warm_result_is_replaced_by_the_cold_one(monkeypatch):
-    layer = Root(sp.sin(x) - a, x, (a,)).primitive(x0=0.0)
-    layer.solve(0.999999)                                        # the warm state: next to the fold
-    warm, starts = layer._warm, []
-    real = layer._solver.solve
-    monkeypatch.setattr(layer._solver, "solve", lambda s, t, b: starts.append(s) or real(s, t, b))
-    assert layer.solve(0.5) == pytest.approx(math.pi / 6, rel=4e-16)   # asin(1/2)
-    assert starts == [warm, 0.0]                                 # the warm try went far: solved cold
-    starts.clear()
-    assert layer.solve(0.5 + 1e-9) == pytest.approx(float(mp.asin(mp.mpf(0.5 + 1e-9))), rel=4e-16)
-    assert len(starts) == 1 and starts[0] == pytest.approx(math.pi / 6)   # near: the warm try only
+    assert layer.solve(0.0) == pytest.approx(math.pi, rel=1e-15)
 
 
 def test_backward_uses_the_forward_parameters():

@@ -18,10 +18,13 @@ per backward pass without touching SymPy again:
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
+import sympy as sp
+
+from symimplicit.kinks import kinks
 from symimplicit.lower.codegen import MATH_ERRORS, as_real, domain_error, lambdify_many
 from symimplicit.lower.rounding import rounding_scale
 
@@ -50,21 +53,55 @@ class CompiledStatement:
         self.residual_exprs, self.jacobian_exprs = F, J
         self.noise = [rounding_scale(Fi) for Fi in F]                      # |F̂ - F| ≲ ε·N(F)
         self.param_jacobian_exprs = list(d.param_jacobian)                 # ∂F/∂θ, row-major
-        self.jacobian_noise_exprs = [rounding_scale(Jij) for Jij in J]     # N(∂F/∂z)
-        hint = f"{statement!r}.primitive() evaluates in float64 with the math module"
-        self._residual = lambdify_many(F, args, hint=hint)
-        self._residual_jacobian = lambdify_many(F + J, args, hint=hint)   # [F, ∂F/∂z] with shared CSE
-        self._with_noise = lambdify_many(F + J + self.noise, args, hint=hint)
+        self._hint = hint = f"{statement!r}.primitive() evaluates in float64 with the math module"
+        # eager: what every solve needs, and what refuses an unsupported function at construction
+        self._with_noise = lambdify_many(F + J + self.noise, args, hint=hint)   # [F, ∂F/∂z, N(F)]
         self._param_jacobian = lambdify_many(self.param_jacobian_exprs, args, hint=hint)
-        self._jacobian_noise = lambdify_many(self.jacobian_noise_exprs, args, hint=hint)
         self._numpy = None
-        self._map = self._map_noise = None
-        if statement.kind == "fixed_point":
-            f = _fixed_point_map(statement)
-            self._map = lambdify_many(f, args, hint=hint)
-            self._map_noise = lambdify_many(f + self.noise, args, hint=hint)
         if not self.vector:
             self._gradient = lambdify_many(d.gradient(), args, hint=hint)   # ∂x/∂θ = -F_θ/F_x
+        # kinks g of F (abs, Max, ...): [g..., N(g)..., |∂g/∂z| row-major] for the smoothness check
+        self.kink_exprs = kinks(statement.residual)
+        self.kink_data_exprs = []
+        self._kinks = None
+        if self.kink_exprs:
+            grads = [_abs(sp.diff(g, zj)) for g in self.kink_exprs for zj in self.unknowns]
+            self.kink_data_exprs = (self.kink_exprs + [rounding_scale(g) for g in self.kink_exprs]
+                                    + grads)
+            self._kinks = lambdify_many(self.kink_data_exprs, args, "numpy")
+
+    # lazy: compiled on first use (the map for fixed-point methods, N(∂F/∂z) for one unknown)
+    @cached_property
+    def jacobian_noise_exprs(self) -> list:
+        return [rounding_scale(Jij) for Jij in self.jacobian_exprs]       # N(∂F/∂z)
+
+    @cached_property
+    def _residual_jacobian(self):
+        return lambdify_many(self.residual_exprs + self.jacobian_exprs, self.args, hint=self._hint)
+
+    @cached_property
+    def _noise_only(self):
+        return lambdify_many(self.noise, self.args, hint=self._hint)
+
+    def noise_at(self, z, theta):
+        """N(F) at z (NaN where it cannot be evaluated): the floor test's scale, on demand."""
+        try:
+            return np.array([_real_or_nan(v) for v in self._noise_only(*_floats(z), *theta)])
+        except MATH_ERRORS:
+            return np.full(self.n, math.nan)
+
+    @cached_property
+    def _jacobian_noise(self):
+        return lambdify_many(self.jacobian_noise_exprs, self.args, hint=self._hint)
+
+    @cached_property
+    def _map(self):
+        return lambdify_many(_fixed_point_map(self.statement), self.args, hint=self._hint)
+
+    @cached_property
+    def _map_noise(self):
+        return lambdify_many(_fixed_point_map(self.statement) + self.noise, self.args,
+                             hint=self._hint)
 
     def numpy(self) -> "NumpyCallables":
         """The same expressions lowered to NumPy for the vectorised sweep (made once, memoised)."""
@@ -89,8 +126,18 @@ class CompiledStatement:
         """``out`` with every value a float (a complex one is a DomainError)."""
         for i, v in enumerate(out):
             if v.__class__ is not float:
-                out[i] = as_real(v, what, self.point(z, theta))
+                if isinstance(v, complex):                           # the point only for the error
+                    out[i] = as_real(v, what, self.point(z, theta))
+                else:
+                    out[i] = float(v)                                # an int constant entry (0, 1)
         return out
+
+    def kink_values(self, Z, TH):
+        """(g (M, K), N(g) (M, K), |∂g/∂z| (M, K, n)) at the points Z (M, n), θ columns TH."""
+        K, n = len(self.kink_exprs), self.n
+        with np.errstate(all="ignore"):
+            out = np.stack(self._kinks(*np.asarray(Z, float).T, *TH), axis=-1)
+        return out[:, :K], out[:, K:2 * K], out[:, 2 * K:].reshape(-1, K, n)
 
     # -- scalar unknown ------------------------------------------------------ #
     def fdf(self, x: float, theta: tuple):
@@ -129,15 +176,15 @@ class CompiledStatement:
     # -- vector unknowns ----------------------------------------------------- #
     def fj(self, z, theta: tuple):
         """(F, ∂F/∂z) as NumPy arrays at z."""
-        out = self._call(self._residual_jacobian, "the residual", z, theta, *z, *theta)
         n = self.n
-        return np.array(out[:n]), np.array(out[n:]).reshape(n, n)
+        out = self._call(self._residual_jacobian, "the residual", z, theta, *_floats(z), *theta)
+        return np.array(out[:n]), np.array(out[n:n + n * n]).reshape(n, n)
 
     def fjn(self, z, theta: tuple):
         """(F, ∂F/∂z, N(F)) as NumPy arrays at z (N: the noise scale of each component)."""
         n = self.n
         try:
-            out = self._with_noise(*z, *theta)
+            out = self._with_noise(*_floats(z), *theta)
         except MATH_ERRORS:
             F, J = self.fj(z, theta)
             return F, J, np.full(n, math.nan)
@@ -147,9 +194,10 @@ class CompiledStatement:
 
     def jacobian(self, z, theta: tuple):
         """∂F/∂z at z (n × n), for scalar and vector unknowns alike."""
-        zs = np.atleast_1d(z)
-        out = self._call(self._residual_jacobian, "the residual", z, theta, *zs, *theta)
-        return np.array(out[self.n:]).reshape(self.n, self.n)
+        zs, n = np.atleast_1d(z), self.n
+        out = self._call(self._residual_jacobian, "the residual", z, theta, *_floats(zs),
+                         *theta)[n:]
+        return np.array(out).reshape(n, n)
 
     def jacobian_noise(self, z, theta: tuple):
         """N(∂F/∂z) at z (n × n): the rounding-noise scale of each Jacobian entry (NaN if unknown)."""
@@ -163,7 +211,7 @@ class CompiledStatement:
     def param_jacobian(self, z, theta: tuple):
         """∂F/∂θ at z (n × p)."""
         zs = np.atleast_1d(z)
-        out = self._call(self._param_jacobian, "∂F/∂θ", z, theta, *zs, *theta)
+        out = self._call(self._param_jacobian, "∂F/∂θ", z, theta, *_floats(zs), *theta)
         return np.array(out).reshape(self.n, self.p)
 
     def fmap(self, z, theta: tuple):
@@ -194,7 +242,16 @@ class NumpyCallables:
         args = c.args
         self.fjn = lambdify_many(c.residual_exprs + c.jacobian_exprs + c.noise, args, "numpy")
         self.ftheta = lambdify_many(c.param_jacobian_exprs, args, "numpy")
-        self.jnoise = lambdify_many(c.jacobian_noise_exprs, args, "numpy")
+        self.jnoise = lambdify_many(c.jacobian_noise_exprs, args, "numpy") if c.n == 1 else None
+
+
+def _floats(z) -> list:
+    """z as Python floats: the math module is several times faster on them than on NumPy scalars."""
+    return z.tolist() if isinstance(z, np.ndarray) else list(z)
+
+
+def _abs(e):
+    return abs(e) if e.is_Number else sp.Abs(e, evaluate=False)
 
 
 def _real_or_nan(value) -> float:

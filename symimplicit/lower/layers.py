@@ -30,15 +30,16 @@ from symimplicit.lower.compiled import compile_statement
 from symimplicit.lower.higher import layer_vjp_tape
 from symimplicit.lower.options import (as_floats, check_bracket, check_max_iter, check_method,
                                        check_tol, parameter_value)
-from symimplicit.lower.solvers import (FIXED_POINT_ONLY, SINGULAR_COND, SOLVERS,
-                                       singular_derivative, smallest_curvature, solver_class)
-from symimplicit.tape.engine import Function, Saved
+from symimplicit.lower.checks import (SINGULAR_SENSITIVITY, check_derivative, kink_error,
+                                      kink_test, nonfinite_error, singular_derivative,
+                                      singular_error, singular_jacobian, unresolved)
+from symimplicit.lower.solvers import (FIXED_POINT_ONLY, SOLVERS, factorise, smallest_curvature,
+                                       solve_transposed, solver_class, find_bracket)
+from symimplicit.tape.engine import Function, Saved, Scalar
 
 __all__ = ["ImplicitLayer", "make_primitive", "make_lowered"]
 
-WARM_TRUST = 0.1              # a warm-started root within 10 % of (|z_prev| + 1): the same branch
 LOWER_OPTIONS = frozenset({"x0", "tol", "max_iter"})
-SINGULAR_SENSITIVITY = 1e14   # scalar: |∂x/∂θ|·|θ|/max(|x|, 1) above this: F_x is rounding noise
 
 
 class ImplicitLayer(Function):
@@ -57,21 +58,24 @@ class ImplicitLayer(Function):
     is one exact Newton step), ``bracket`` ((lo, hi), scalar unknown: Newton-bisection;
     with ``"linear"`` the root must lie in it), ``warm_start`` (default True).
 
-    Branch selection: the layer's ``x0`` (cold start) defines which root is
-    returned.  The warm start (from the last solution this layer accepted) is an
-    accelerator that does not change the root, as far as it can check: its
-    result is kept only when it passes every check at the solution and lies
-    within a trust region of the previous solution,
-    ‖z - z_prev‖∞ <= WARM_TRUST·(‖z_prev‖∞ + 1), where the solution is the
-    continuation of the previous (cold-selected) branch; anything else (a
-    failure, a rejected point, a far jump, e.g. across the fold of sin x = a) is
-    solved again from ``x0`` and that cold result is returned.  Only solutions
-    from the layer's own start (cold or accepted warm) become the warm state:
-    never a per-call ``x0``'s, never one that failed a check.
+    Branch rule: the returned root is the one the solver reaches from the
+    layer's ``x0`` (for ``"newton"``: the damped Newton iteration of
+    :mod:`symimplicit.lower.solvers` from x0, i.e. x0's basin for that iteration;
+    for ``"iterate"``/``"anderson"``: the limit of that iteration from x0), or
+    from a per-call ``x0`` for that call only.  The result is a function of
+    (θ, the layer's options) alone: the same input gives the same bits whatever
+    the layer solved before.  There is no warm start (a warm start's basin is
+    not x0's, so it can change the root; see docs/lower.md); ``warm_start`` is
+    accepted as ``False`` only.
+
+    At a solution on a kink of F (abs, Max, Min, sign, Heaviside, Piecewise;
+    :mod:`symimplicit.lower.checks`) a tape call raises
+    :class:`~symimplicit.errors.NonDifferentiableError`: there is no derivative
+    to give its backward pass; :meth:`solve` (a value only) returns the solution.
     """
 
     def __init__(self, statement, *, x0=None, tol=None, max_iter=None, method=None,
-                 bracket=None, warm_start=True, name=None):
+                 bracket=None, warm_start=False, name=None):
         self.statement = statement
         self.compiled = c = compile_statement(statement)
         self._n_params = c.p
@@ -79,18 +83,26 @@ class ImplicitLayer(Function):
         self.method = check_method(method or ("linear" if c.affine else "newton"), SOLVERS, who)
         self.tol, self.max_iter = check_tol(tol, who), check_max_iter(max_iter, who)
         self.bracket = check_bracket(bracket, c.vector, who)
-        self.warm_start = bool(warm_start)
-        self._use_warm = self.warm_start and self.method != "linear"   # "linear" ignores starts
+        if warm_start is not False and warm_start is not None:
+            raise StatementError(f"{who}: warm_start={warm_start!r}: warm starts were removed "
+                                 "(they could change the root); the solution depends on θ and "
+                                 "x0 only")
+        self.warm_start = False
         self.x0 = x0
+        self._options = dict(x0=x0, tol=tol, max_iter=max_iter, method=method, bracket=bracket,
+                             name=name)
         self._start = self._initial(x0)
         self.last_iterations = None
-        self._warm = None
         self._solver = self._make_solver()
         self._is_minimize = statement.kind == "minimize"
         super().__init__(name or f"{type(statement).__name__}Layer", self._forward,
                          vjp=self._vector_vjp if c.vector else self._scalar_vjp,
                          n_outputs=c.n_user if c.vector else 1,
                          vjp_tape=layer_vjp_tape(self))           # create_graph: lower/higher.py
+
+    def __reduce__(self):
+        """Pickle the statement and the options; the code is generated again on load."""
+        return (_rebuild_layer, (self.statement, self._options))
 
     def __repr__(self):
         return f"ImplicitLayer({self.statement!r}, method={self.method!r})"
@@ -129,66 +141,75 @@ class ImplicitLayer(Function):
 
     # -- the call ------------------------------------------------------------- #
     def __call__(self, *params, **kwargs):
+        if kwargs:                                                   # (an empty **kwargs costs)
+            extra = sorted(set(kwargs) - {"x0"})
+            if extra:
+                raise ArgumentError(f"{self.name}: keyword argument(s) {', '.join(extra)} are not "
+                                    f"parameters: pass the parameters positionally, in the order "
+                                    f"{self.compiled.params} (the only keyword is x0)")
         if len(params) != self._n_params:
             raise ArgumentError(f"{self.name} takes the {self.compiled.p} parameter(s) "
                                 f"{self.compiled.params} in order, got {len(params)}")
-        if kwargs:                                                   # (an empty **kwargs costs)
-            return Function.__call__(self, *params, **kwargs)
-        return Function.__call__(self, *params)
+        if kwargs:
+            out = Function.__call__(self, *params, **kwargs)
+        else:
+            out = Function.__call__(self, *params)
+        if not params:                                               # no parameters: a constant node
+            return tuple(Scalar(v) for v in out) if isinstance(out, tuple) else Scalar(out)
+        return out
 
     def solve(self, *params, x0=None):
         """The float solution at ``params`` (a tuple for vector unknowns)."""
         if len(params) != self.compiled.p:
             raise ArgumentError(f"{self.name}.solve takes the {self.compiled.p} parameter(s) "
                                 f"{self.compiled.params} in order, got {len(params)}")
-        return self._forward(*params, x0=x0).value
+        return self._forward(*params, x0=x0, _value_only=True).value
 
-    def _forward(self, *params, x0=None):
+    def _forward(self, *params, x0=None, _value_only=False):
         theta = self._theta(params)
-        if x0 is not None:                                           # this call only: no warm state
-            return self._checked(self._run(self._initial(x0), theta), theta)
-        warm = self._warm
-        if warm is not None and self._use_warm:
-            try:
-                sol = self._run(warm, theta)
-                if self._near(sol.z, warm):
-                    out = self._checked(sol, theta)
-                    self._warm = sol.z
-                    return out
-            except SymimplicitError:
-                pass                                                 # the cold start decides
-        sol = self._run(self._start, theta)
-        out = self._checked(sol, theta)
-        self._warm = sol.z                                           # only a checked solution
-        return out
+        start = self._start if x0 is None else self._initial(x0)     # per-call x0: this call only
+        return self._checked(self._run(start, theta), theta, _value_only)
 
-    def _near(self, z, warm) -> bool:
-        """The warm result within the trust region of the previous solution (user unknowns)."""
-        if not self.compiled.vector:
-            return abs(z - warm) <= WARM_TRUST * (abs(warm) + 1.0)
-        k = self.compiled.n_user
-        return bool(np.max(np.abs(z[:k] - warm[:k])) <= WARM_TRUST * (np.max(np.abs(warm[:k])) + 1.0))
-
-    def _checked(self, sol, theta):
-        """The checked solution as the node's value and the state its vjp needs."""
+    def _checked(self, sol, theta, value_only=False):
+        """The checked solution as the node's value and the state its vjp needs:
+        (z, factorised ∂F/∂z, θ); scalar: (x, F_x, θ)."""
         c = self.compiled
         if c.vector:
             z = sol.z
-            J = self._check_vector(z, theta)
-            return Saved(tuple([float(v) for v in z[:c.n_user]]), (z, J, theta))
-        self._check_scalar(sol, theta)
+            J = self._check_vector(sol, theta, value_only)
+            return Saved(tuple([float(v) for v in z[:c.n_user]]), (z, factorise(J), theta))
+        self._check_scalar(sol, theta, value_only)
         return Saved(sol.z, (sol.z, sol.jacobian, theta))
+
+    def _on_kink(self, z, theta, J, value_only) -> bool:
+        """Whether the solution sits on a kink of F (checks.kink_test): True for a value-only
+        query (the value exists), NonDifferentiableError otherwise; False off every kink."""
+        c = self.compiled
+        if not c.kink_exprs:
+            return False
+        NF = c.noise_at(z, theta) if c.vector else np.array([c.fdfn(float(z[0]), theta)[2]])
+        TH = [np.array([t], dtype=float) for t in theta]
+        mask, g, bound = kink_test(c, z[None, :], TH, J[None], NF[None, :])
+        if mask.any():
+            if value_only:
+                return True
+            k = int(np.flatnonzero(mask[0])[0])
+            raise kink_error(self.name, c.kink_exprs[k], float(g[0, k]), float(bound[0, k]),
+                             c.point(z, theta))
+        return False
 
     def _theta(self, params) -> tuple:
         """The parameter values, checked finite (t - t is 0 for finite t, NaN for ±inf and NaN)."""
         for t in params:                                             # plain numbers, all finite: as
             c = t.__class__                                          # they are (the hot path)
-            if c is not float and c is not int or t - t != 0:
+            if c is not float or t - t != 0:                       # ints: converted (2**1100 refused)
                 break
         else:
             return params
         names = self.compiled.params
         theta = tuple(parameter_value(n, p, self.name) for n, p in zip(names, params))
+        if any(t.__class__ is not float for t in theta):
+            theta = tuple(float(t) for t in theta)
         for name, t in zip(names, theta):
             if not math.isfinite(t):
                 raise NonFiniteError(f"{self.name}: the parameter {name} = {t} is not finite",
@@ -198,8 +219,15 @@ class ImplicitLayer(Function):
     def _run(self, start, theta):
         """One solve from ``start``; the solution (scalar: z a float)."""
         vector = self.compiled.vector
-        sol = self._solver.solve(self._prepared(start, theta) if vector else start,
-                                 theta, self.bracket)
+        try:
+            sol = self._solver.solve(self._prepared(start, theta) if vector else start,
+                                     theta, self.bracket)
+        except ConvergenceError:
+            if vector or self.bracket is not None or self.method != "newton":
+                raise
+            sol = self._bracketed_fallback(start, theta)             # Newton missed: search
+        if sol is None:
+            raise ConvergenceError("unreachable")                    # pragma: no cover
         if not vector and sol.z.__class__ is not float:
             sol.z = float(sol.z[0])                                  # fixed-point solvers: 1-arrays
         if self.bracket is not None and not self.bracket[0] <= sol.z <= self.bracket[1]:
@@ -211,6 +239,14 @@ class ImplicitLayer(Function):
                                    point=self.compiled.point(sol.z, theta))
         self.last_iterations = sol.iterations
         return sol
+
+    def _bracketed_fallback(self, start, theta):
+        """Newton from x0 failed: the sign change of F nearest x0 (solvers.find_bracket), then
+        Newton-bisection in it; the ConvergenceError of Newton if there is none."""
+        bracket = find_bracket(self.compiled, float(start), theta)
+        if bracket is None:
+            return self._solver.solve(start, theta, None)            # re-raise Newton's error
+        return self._solver.solve(start, theta, bracket)
 
     def _prepared(self, start, theta):
         """The start for the solver: a copy, with Lagrange multipliers estimated when unknown."""
@@ -225,35 +261,54 @@ class ImplicitLayer(Function):
             z[k:] = np.linalg.lstsq(J[:k, k:], -F[:k], rcond=None)[0]
         return z
 
-    # -- checks at the solution ------------------------------------------------ #
-    def _check_scalar(self, sol, theta) -> None:
+    # -- checks at the solution (the predicates of lower/checks.py) -------------- #
+    def _check_scalar(self, sol, theta, value_only=False) -> None:
+        c = self.compiled
         dF = sol.jacobian
+        x = c.unknowns[0]
+        if not math.isfinite(sol.z):
+            raise nonfinite_error(self.name, f"the solution {x} = {sol.z} is not finite",
+                                  c.point(sol.z, theta))
         if dF is None:                                               # fixed-point solvers: no linear-
-            c = self.compiled                                        # convergence test, F_x vs its noise
-            dF = sol.jacobian = float(c.jacobian(sol.z, theta)[0, 0])
-            noise = float(c.jacobian_noise(sol.z, theta)[0, 0])
+            dF = sol.jacobian = float(c.jacobian(sol.z, theta)[0, 0])   # convergence test, F_x vs
+            noise = float(c.jacobian_noise(sol.z, theta)[0, 0])        # its noise
             if singular_derivative(dF, noise):
-                raise self._singular(f"∂F/∂{c.unknowns[0]} = {dF:.3g} is rounding noise "
-                                     f"(N(∂F/∂{c.unknowns[0]}) = {noise:.3g})", sol.z, theta, dF)
+                raise self._singular(f"∂F/∂{x} = {dF:.3g} is rounding noise "
+                                     f"(N(∂F/∂{x}) = {noise:.3g})", sol.z, theta, dF)
         if dF == 0.0 or not math.isfinite(dF):
-            raise self._singular(f"∂F/∂{self.compiled.unknowns[0]} = {dF}", sol.z, theta, dF)
+            raise self._singular(f"∂F/∂{x} = {dF}", sol.z, theta, dF)
+        if self._on_kink(np.array([sol.z]), theta, np.array([[dF]]), value_only):
+            return                                                   # F_x jumps there: no more tests
         if sol.multiple:
             raise self._singular(f"Newton converged linearly (a multiple root; ∂F/∂"
-                                 f"{self.compiled.unknowns[0]} = {dF:.3g} → 0)", sol.z, theta, dF)
+                                 f"{x} = {dF:.3g} → 0)", sol.z, theta, dF)
+        NF = c.fdfn(sol.z, theta)[2]
+        if unresolved(lambda Z, TH: np.array([[[c.fdfn(float(Z[0, 0]), theta)[1]]]]),
+                      np.array([[sol.z]]), None, np.array([[[dF]]]), np.array([[NF]]))[0]:
+            raise self._singular(f"∂F/∂{x} = {dF:.3g} changes by more than half itself within "
+                                 "the rounding uncertainty of the root (a multiple root)",
+                                 sol.z, theta, dF)
         if self._is_minimize and dF < 0.0:
             raise NotAMinimumError(f"{self.name}: the stationary point is a maximum "
                                    f"(∂²f/∂x² = {dF:.6g} < 0) at {self._where(sol.z, theta)}",
                                    point=self.compiled.point(sol.z, theta))
 
-    def _check_vector(self, z, theta):
-        c = self.compiled
+    def _check_vector(self, sol, theta, value_only=False):
+        c, z = self.compiled, sol.z
         if not np.all(np.isfinite(z)):
-            raise NonFiniteError(f"{self.name}: non-finite solution at {self._where(z, theta)}",
-                                 point=c.point(z, theta))
+            raise nonfinite_error(self.name, "non-finite solution", c.point(z, theta))
         J = c.jacobian(z, theta)
-        cond = np.linalg.cond(J) if np.all(np.isfinite(J)) else math.inf
-        if not cond < SINGULAR_COND:
+        if singular_jacobian(J[None])[0]:
+            cond = np.linalg.cond(J) if np.all(np.isfinite(J)) else math.inf
             raise self._singular(f"cond(∂F/∂z) = {cond:.3g}", z, theta, J)
+        if self._on_kink(z, theta, J, value_only):
+            return J                                                 # ∂F/∂z jumps there
+        if sol.multiple or unresolved(lambda Z, TH: c.jacobian(Z[0], theta)[None], z[None], None,
+                                      J[None], c.noise_at(z, theta)[None])[0]:
+            raise self._singular("Newton converged linearly or ∂F/∂z changes by more than half "
+                                 "its distance to singularity within the rounding uncertainty "
+                                 "of z (a tangency or multiple root: the float64 solution is "
+                                 "only √ε-accurate)", z, theta, J)
         if self._is_minimize:
             self._check_minimum(J, z, theta)
         return J
@@ -270,10 +325,7 @@ class ImplicitLayer(Function):
                                    point=c.point(z, theta))
 
     def _singular(self, what, z, theta, value) -> SingularJacobianError:
-        return SingularJacobianError(f"{self.name}: {what} at the solution "
-                                     f"{self._where(z, theta)}: ∂F/∂z is singular there, the "
-                                     "implicit function theorem fails and the derivative does "
-                                     "not exist", point=self.compiled.point(z, theta), value=value)
+        return singular_error(self.name, what, self.compiled.point(z, theta), value)
 
     def _where(self, z, theta) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in self.compiled.point(z, theta).items())
@@ -281,28 +333,30 @@ class ImplicitLayer(Function):
     # -- backward ------------------------------------------------------------- #
     def _scalar_vjp(self, g, node):
         x, dF, theta = node.state                                    # the forward's θ, not the live one
-        grads = self.compiled.gradient(x, theta)                     # ∂x*/∂θ = -(∂F/∂x)⁻¹ ∂F/∂θ
+        c = self.compiled
+        grads = c.gradient(x, theta)                                 # ∂x*/∂θ = -(∂F/∂x)⁻¹ ∂F/∂θ
         limit = SINGULAR_SENSITIVITY * (abs(x) if abs(x) > 1.0 else 1.0)
         for d, t in zip(grads, theta):
-            if not abs(d * t) <= limit:                              # also catches NaN and ±inf
-                self._check_gradient(grads, x, theta, dF)
+            if not abs(d * t) <= limit or d - d != 0:                # NaN, ±inf, oversensitive: the
+                check_derivative(self.name, grads, theta, [x], c.unknowns, c.params,  # full check
+                                 c.point(x, theta))
         return [g * d for d in grads]
-
-    def _check_gradient(self, grads, x, theta, dF) -> None:
-        """A non-finite derivative, or one so large that F_x can only be rounding noise: singular."""
-        scale = max(abs(x), 1.0)
-        for name, d, t in zip(self.compiled.params, grads, theta):
-            if not math.isfinite(d) or abs(d) * abs(t) > SINGULAR_SENSITIVITY * scale:
-                raise self._singular(f"∂{self.compiled.unknowns[0]}/∂{name} = {d:.3g}", x, theta, dF)
 
     def _vector_vjp(self, g, node):
         c = self.compiled
-        z, J, theta = node.state                                     # J and ∂F/∂θ at the forward's θ
+        z, lu, theta = node.state                                    # LU of ∂F/∂z at the forward's θ
         zbar = np.zeros(c.n)
         zbar[:c.n_user] = g                                          # multipliers: no cotangent
-        lam = np.linalg.solve(J.T, zbar)                             # (∂F/∂z)ᵀ λ = z̄
+        lam = solve_transposed(lu, zbar)                             # (∂F/∂z)ᵀ λ = z̄
         theta_bar = -(c.param_jacobian(z, theta).T @ lam)            # θ̄ = -λᵀ ∂F/∂θ
+        if not np.isfinite(theta_bar).all():
+            raise nonfinite_error(self.name, f"the gradient {theta_bar.tolist()} overflows "
+                                  "float64", c.point(z, theta))
         return [float(v) for v in theta_bar]
+
+
+def _rebuild_layer(statement, options):
+    return ImplicitLayer(statement, **options)
 
 
 def make_primitive(statement, **options) -> ImplicitLayer:

@@ -30,6 +30,8 @@ def check_tol(tol, who: str):
     """``tol`` as a float in (0, MAX_TOL], or None (the solver's default)."""
     if tol is None:
         return None
+    if isinstance(tol, bool):
+        raise StatementError(f"{who}: tol must be a number, got {tol!r}")
     try:
         value = float(tol)
     except (TypeError, ValueError):
@@ -44,6 +46,8 @@ def check_max_iter(max_iter, who: str):
     """``max_iter`` as a positive int, or None (the solver's default)."""
     if max_iter is None:
         return None
+    if isinstance(max_iter, (bool, np.bool_)):                       # True is not "1 iteration"
+        raise StatementError(f"{who}: max_iter must be a positive integer, got {max_iter!r}")
     try:
         value = int(max_iter)
         ok = value == max_iter and value >= 1
@@ -94,8 +98,19 @@ def parameter_value(name, value, who: str) -> float:
                              "one number per parameter: use statement.lower() for arrays")
     if isinstance(value, (str, bytes)) or value is None or isinstance(value, complex):
         raise StatementError(f"{who}: the parameter {name} must be a real number, got {value!r}")
+    if isinstance(value, bool):
+        raise StatementError(f"{who}: the parameter {name} must be a real number, got {value!r}")
     try:
         return float(value)
+    except OverflowError:
+        from symimplicit.errors import NonFiniteError
+        raise NonFiniteError(f"{who}: the parameter {name} = {_short(value)} does not fit "
+                             "float64 (|value| > 1.8e308)") from None
     except (TypeError, ValueError):
         raise StatementError(f"{who}: the parameter {name} must be a real number, "
                              f"got {value!r}") from None
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}...({len(text)} digits)"

@@ -10,6 +10,7 @@ the expression tree (Higham, *Accuracy and Stability*, §3.3 and §5.1):
     N(f₁ ⋯ fₖ) = Σᵢ N(fᵢ) Πⱼ≠ᵢ |fⱼ| + |e|       relative errors add
     N(fⁿ) = |n| |f|ⁿ⁻¹ N(f) + |e|
     N(g(u₁, …)) = Σₖ |∂g/∂uₖ| N(uₖ) + |e|       the argument's error, amplified; g's own ulp
+    N(Piecewise((eᵢ, cᵢ)…)) = Piecewise((N(eᵢ), cᵢ)…)   the piece that is evaluated
 
 So N(x - a·tanh x) = 2|a tanh x| + |x| + |a tanh x|: "the sum of the absolute values of
 F's additive terms" plus what the terms' own evaluation adds.  A residual with
@@ -83,6 +84,8 @@ def _scale_uncached(e, memo):
         if nn != 0:                                                  # fⁿ = exp(n log f)
             out += _abs(e * sp.log(base)) * nn
         return out
+    if isinstance(e, sp.Piecewise):                                  # the chosen piece's scale
+        return sp.Piecewise(*[(_scale(piece, memo), cond) for piece, cond in e.args])
     if isinstance(e, sp.Function) and e.args:
         out = _abs(e)
         for k, u in enumerate(e.args, start=1):

@@ -37,12 +37,14 @@ import math
 
 import numpy as np
 
-from symimplicit.errors import ConvergenceError, DomainError, StatementError
+from symimplicit.errors import ConvergenceError, DomainError, SingularJacobianError, StatementError
+from symimplicit.lower.checks import SINGULAR_COND, singular_derivative  # noqa: F401 (re-exported)
 from symimplicit.lower.options import check_bracket
 
-__all__ = ["Solution", "ScalarNewton", "VectorNewton", "FixedPointIteration", "Anderson", "AffineSolve",
+__all__ = ["Solution", "ScalarNewton", "VectorNewton", "BatchNewton", "FixedPointIteration", "Anderson", "AffineSolve",
            "SOLVERS", "solver_class", "DEFAULT_TOL", "small_step", "at_floor", "stagnated",
-           "singular_derivative", "smallest_curvature"]
+           "singular_derivative", "smallest_curvature", "factorise", "solve_with",
+           "solve_transposed", "find_bracket"]
 
 EPS = 2.0 ** -52
 TINY = 2.0 ** -1022            # smallest normal: the step test near z = 0
@@ -50,9 +52,8 @@ INF = math.inf
 DEFAULT_TOL = 4 * EPS          # a step below 4 ulps of the iterate: converged
 FLOOR = 2 * EPS                # |F| ≤ 2ε·N(F): the residual is at its rounding floor
 STAGNATION = 32 * EPS          # no descent and |F| ≤ 32ε·N(F): stagnated in rounding noise
+NOISE_FROM = 0.05              # vector Newton evaluates N(F) once the relative step is below this
 MAX_HALVINGS = 40              # backtracking line search: at most 2⁻⁴⁰ of the Newton step
-SINGULAR_COND = 1e14           # cond(∂F/∂z) above this at a solution: numerically singular
-                               # (one unknown: N(F_x)/|F_x|, F_x against its own rounding noise)
 
 
 # --------------------------------------------------------------------------- #
@@ -74,12 +75,6 @@ def stagnated(residual, noise):
     return (residual <= STAGNATION * noise) & (noise < INF)
 
 
-def singular_derivative(dF, noise):
-    """One unknown: N(F_x)/|F_x| ≥ SINGULAR_COND, F_x indistinguishable from its rounding noise
-    (the scalar analogue of cond(∂F/∂z); NaN noise: only F_x = 0 counts)."""
-    return (abs(dF) * SINGULAR_COND <= noise) | (dF == 0)
-
-
 def smallest_curvature(J, n_user: int):
     """The smallest eigenvalue of ∇²ₓL on the null space of the constraints' Jacobian Jg (all of
     ℝⁿ without constraints), from the KKT Jacobian J = [[∇²ₓL, Jgᵀ], [Jg, 0]]: (n, n) or batched
@@ -90,6 +85,36 @@ def smallest_curvature(J, n_user: int):
         Z = np.swapaxes(np.linalg.svd(J[..., n_user:, :n_user])[2][..., m:, :], -1, -2)  # null(Jg)
         H = np.swapaxes(Z, -1, -2) @ H @ Z                           # reduced Hessian Zᵀ∇²L Z
     return np.linalg.eigvalsh(H).min(axis=-1)
+
+
+# --------------------------------------------------------------------------- #
+# one factorisation of ∂F/∂z per solution, reused by the backward pass       #
+# --------------------------------------------------------------------------- #
+
+try:                                                                 # scipy is optional: LU reuse
+    from scipy.linalg import lu_factor as _lu_factor, lu_solve as _lu_solve
+except ImportError:                                                  # pragma: no cover
+    _lu_factor = _lu_solve = None
+
+
+def factorise(J):
+    """∂F/∂z factorised once (scipy's LU when importable, else the matrix itself for NumPy)."""
+    if _lu_factor is None or J.shape[0] < 8:                         # tiny: LAPACK's solve is cheaper
+        return ("matrix", J)
+    return ("lu", _lu_factor(J, check_finite=False))
+
+
+def solve_with(fact, b, transposed=False):
+    """J x = b (or Jᵀ x = b) with the factorisation of :func:`factorise`."""
+    kind, data = fact
+    if kind == "lu":
+        return _lu_solve(data, b, trans=1 if transposed else 0, check_finite=False)
+    return np.linalg.solve(data.T if transposed else data, b)
+
+
+def solve_transposed(fact, b):
+    """λ = J⁻ᵀ b: the adjoint solve of the backward pass, with the forward's factorisation."""
+    return solve_with(fact, b, transposed=True)
 
 
 class Solution:
@@ -240,6 +265,39 @@ class ScalarNewton(_Solver):
                          x, theta, self.max_iter, abs(F))
 
 
+def find_bracket(system, x0: float, theta: tuple, max_doublings: int = 1100):
+    """(lo, hi) with F(lo) F(hi) < 0, searched outwards from x0: x0 ± h·2ᵏ, h = 2⁻¹⁰·max(|x0|, 1).
+
+    The fallback of a scalar cold solve that Newton from x0 misses (x³ - 4.8e-7 x - 3.5e7 from
+    0; x = cos(ax + b) where 1 + a sin(ax + b) vanishes): deterministic, nearest sign change to
+    x0 first (the right side before the left at equal distance).  None when there is none
+    within float64 range; points outside F's domain are skipped."""
+    def sign_at(v):
+        try:
+            F = system.fdfn(v, theta)[0]
+        except DomainError:
+            return None
+        return None if not math.isfinite(F) else (F > 0) - (F < 0)
+
+    s0 = sign_at(x0)
+    if s0 is None or s0 == 0:
+        return None
+    h = max(abs(x0), 1.0) * 2.0 ** -10
+    inner = {1: x0, -1: x0}
+    for _ in range(max_doublings):
+        for side in (1, -1):
+            v = x0 + side * h
+            if not math.isfinite(v):
+                return None
+            s = sign_at(v)
+            if s is not None and s != s0:
+                return (inner[side], v) if side > 0 else (v, inner[side])
+            if s is not None:
+                inner[side] = v
+        h *= 2.0
+    return None
+
+
 # --------------------------------------------------------------------------- #
 # vector unknowns                                                              #
 # --------------------------------------------------------------------------- #
@@ -251,30 +309,40 @@ def _norm(v) -> float:
 class VectorNewton(_Solver):
     """Damped Newton for n unknowns: solve J Δz = -F, backtrack until ‖F‖∞ decreases.
 
-    Stopping: the module's rule, the floor test on every component."""
+    Stopping: the module's rule, the floor test on every component.  N(F) is evaluated only
+    where the floor test can matter, once the relative step is below NOISE_FROM (far from a
+    root it costs more than F and J together and cannot pass)."""
 
     name = "newton"
 
     def solve(self, z0, theta: tuple, bracket=None) -> Solution:
         check_bracket(bracket, True, self.name)                      # a bracket: StatementError
-        fjn, tol = self.system.fjn, self.tol
+        system, tol = self.system, self.tol
         z = np.array(z0, dtype=float)
-        F, J, N = fjn(z, theta)
+        F, J = system.fj(z, theta)
+        steps = []
         for k in range(1, self.max_iter + 1):
             size = _norm(F)
             if size == 0.0:
-                return Solution(z, k - 1, 0.0, J)
+                return Solution(z, k - 1, 0.0, J, _linear(steps))
             dz = self._step(F, J, z, theta, k)                       # J Δz = -F
-            if at_floor(np.abs(F), N).all() or small_step(_norm(dz), _norm(z), tol):
-                return Solution(z + dz, k, size, J)
+            steps.append(_norm(dz))
+            zsize = _norm(z)
+            if small_step(steps[-1], zsize, tol):
+                return Solution(z + dz, k, size, J, _linear(steps))
+            near = small_step(steps[-1], zsize, NOISE_FROM)
+            if near and at_floor(np.abs(F), system.noise_at(z, theta)).all():
+                return Solution(z + dz, k, size, J, _linear(steps))
             step = self._backtrack(z, dz, size, theta)
             if step is None:
-                if stagnated(np.abs(F), N).all():
-                    return Solution(z, k, size, J)                   # F's rounding noise
+                if stagnated(np.abs(F), system.noise_at(z, theta)).all():
+                    return Solution(z, k, size, J, _linear(steps[:-1]))   # F's rounding noise
                 raise self._fail("the residual stopped decreasing", z, theta, k, size)
-            z, F, J, N = step
+            z, F, J = step
         if _norm(F) == 0.0:
-            return Solution(z, self.max_iter, 0.0, J)
+            return Solution(z, self.max_iter, 0.0, J, _linear(steps))
+        if _linear(steps) and steps[-1] <= 1e-6 * steps[0]:
+            return Solution(z, self.max_iter, _norm(F), J, True)     # a tangency: multiple root
         raise self._fail(f"no convergence to tol={tol:.3g}", z, theta, self.max_iter, _norm(F))
 
     def _step(self, F, J, z, theta, k):
@@ -284,21 +352,123 @@ class VectorNewton(_Solver):
             raise self._fail("∂F/∂z is singular at an iterate", z, theta, k - 1, _norm(F)) from None
 
     def _backtrack(self, z, dz, size, theta):
-        fjn = self.system.fjn
+        fj = self.system.fj
         t = 1.0
         for _ in range(MAX_HALVINGS):
             zn = z + t * dz
             if np.array_equal(zn, z):
                 return None
             try:
-                Fn, Jn, Nn = fjn(zn, theta)
+                Fn, Jn = fj(zn, theta)
                 ok = _norm(Fn) < size                                # NaN compares False: rejected
             except DomainError:
                 ok = False
             if ok:
-                return zn, Fn, Jn, Nn
+                return zn, Fn, Jn
             t *= 0.5
         return None
+
+
+# --------------------------------------------------------------------------- #
+# many points at once (the NumPy sweep)                                        #
+# --------------------------------------------------------------------------- #
+
+def _linear_batch(history):
+    """:func:`_linear` per point: history (M, 5) of the last step norms (NaN: none yet)."""
+    with np.errstate(invalid="ignore"):
+        r = history[:, 1:] / history[:, :-1]                         # s_{k+1}/s_k
+        shrinking = (r >= 0.4) & (r <= 0.75)
+    return (shrinking[:, 1:] & shrinking[:, :-1]).any(axis=1)
+
+
+class BatchNewton:
+    """Damped Newton on M points at once: the algorithm of :class:`VectorNewton`, masked.
+
+    ``evaluate(Z, TH) -> (F (M, n), J (M, n, n), N (M, n))``.  Each point leaves the
+    iteration when it meets the module's stopping rule; :meth:`solve` returns (Z, the
+    indices that failed, the mask of points where Newton converged linearly: multiple
+    roots or tangencies, which the check at the solution reports).
+    """
+
+    name = "newton"
+
+    def __init__(self, evaluate, tol: float | None = None, max_iter: int | None = None):
+        self.evaluate = evaluate
+        self.tol = DEFAULT_TOL if tol is None else float(tol)
+        self.max_iter = 100 if max_iter is None else int(max_iter)
+
+    def solve(self, z, theta):
+        M = z.shape[0]
+        active = np.arange(M)
+        failed = []
+        history = np.full((M, 5), np.nan)                            # last 5 step norms per point
+        multiple = np.zeros(M, dtype=bool)
+        for _ in range(self.max_iter):
+            if not active.size:
+                break
+            th = [t[active] for t in theta]
+            za = z[active]
+            F, J, noise = self.evaluate(za, th)
+            absF = np.abs(F)
+            size = absF.max(axis=1)
+            dz = self._step(F, J)                                    # J Δz = -F
+            step = np.abs(dz).max(axis=1)
+            history[active] = np.column_stack([history[active, 1:], step])
+            done = (size == 0) | at_floor(absF, noise).all(axis=1) \
+                | small_step(step, np.abs(za).max(axis=1), self.tol)
+            ok = done & np.isfinite(step)                            # F = 0 or at its floor, J singular:
+            z[active[ok]] = za[ok] + dz[ok]                          # stay (the check names it)
+            multiple[active[done]] = _linear_batch(history[active[done]])
+            moving = np.flatnonzero(~done & np.isfinite(step))
+            t = np.ones(moving.size)
+            accepted = self._backtrack(za[moving], dz[moving], size[moving],
+                                       [x[moving] for x in th], t)
+            z[active[moving[accepted]]] = za[moving[accepted]] + t[accepted, None] * dz[moving[accepted]]
+            no_descent = moving[~accepted]
+            noise_level = stagnated(absF[no_descent], noise[no_descent]).all(axis=1)
+            multiple[active[no_descent]] = _linear_batch(history[active[no_descent], :-1])
+            keep = np.zeros(active.size, dtype=bool)                 # still iterating
+            keep[moving[accepted]] = True
+            bad = np.ones(active.size, dtype=bool)                   # no descent outside the noise,
+            bad[done | keep] = False                                 # or a non-finite step
+            bad[no_descent[noise_level]] = False                     # stagnated in noise: accepted
+            failed.append(active[bad])
+            active = active[keep]
+        if active.size:                                              # out of iterations: a multiple
+            h = history[active]                                      # root still closing in linearly?
+            closing = _linear_batch(h) & (h[:, -1] <= 1e-6 * np.nanmax(h, axis=1))
+            multiple[active[closing]] = True
+            active = active[~closing]
+        failed = np.sort(np.concatenate(failed + [active])).astype(int)
+        return z, failed, multiple
+
+    def _step(self, F, J):
+        with np.errstate(all="ignore"):
+            if J.shape[-1] == 1:
+                return -F / J[:, 0, :]                               # Δx = -F/F_x
+            dz = np.full_like(F, np.nan)
+            ok = np.isfinite(J).all(axis=(1, 2)) & (np.abs(np.linalg.det(J)) > 0)
+            if ok.any():
+                dz[ok] = np.linalg.solve(J[ok], -F[ok][..., None])[..., 0]
+            return dz
+
+    def _backtrack(self, z, dz, size, theta, t):
+        """Halve t where ‖F(z + tΔz)‖∞ ≥ ‖F(z)‖∞ (or is not finite) until tΔz vanishes in the
+        rounding of z; return the accepted mask (the line search of the one-point solvers)."""
+        accepted = np.zeros(t.size, dtype=bool)
+        todo = np.arange(t.size)
+        for _ in range(MAX_HALVINGS):
+            trial = z[todo] + t[todo, None] * dz[todo]
+            moved = (trial != z[todo]).any(axis=1)                   # a vanished step: no descent
+            todo, trial = todo[moved], trial[moved]
+            if not todo.size:
+                break
+            F, _, _ = self.evaluate(trial, [x[todo] for x in theta])
+            ok = np.abs(F).max(axis=1) < size[todo]                  # NaN compares False
+            accepted[todo[ok]] = True
+            todo = todo[~ok]
+            t[todo] *= 0.5
+        return accepted
 
 
 # --------------------------------------------------------------------------- #
@@ -380,7 +550,7 @@ class Anderson(_Solver):
 class AffineSolve(_Solver):
     """F affine in z (∂F/∂z free of z): one Newton step from z = 0 is exact, z = -J⁻¹ F(0, θ).
 
-    A singular J is left to the caller's check at the solution (it returns z = 0).
+    A singular J is a SingularJacobianError naming θ (there is no solution point to name).
     """
 
     name = "linear"
@@ -394,8 +564,12 @@ class AffineSolve(_Solver):
         F, J = system.fj(zero, theta)
         try:
             return Solution(np.linalg.solve(J, -F), 1, _norm(F), J)     # z = -J⁻¹F(0)
-        except np.linalg.LinAlgError:
-            return Solution(zero, 1, _norm(F), J)
+        except np.linalg.LinAlgError:                                # no unique solution: no point
+            point = dict(zip(system.names[system.n:], map(float, theta)))   # to name but θ
+            shown = ", ".join(f"{k}={v!r}" for k, v in point.items())
+            raise SingularJacobianError(f"{self.name}: ∂F/∂z is singular, so the linear system "
+                                        f"F(z, θ) = 0 has no unique solution at {shown}",
+                                        point=point, value=J) from None
 
 
 # --------------------------------------------------------------------------- #

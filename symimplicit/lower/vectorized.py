@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from symimplicit.errors import (ConvergenceError, DomainError, NonFiniteError, NotAMinimumError,
+from symimplicit.errors import (ConvergenceError, DomainError, NonDifferentiableError,
+                                NonFiniteError, NotAMinimumError,
                                 SingularJacobianError, StatementError)
 from symimplicit.lower.compiled import compile_statement
 from symimplicit.errors import ArgumentError
 from symimplicit.lower.options import check_max_iter, check_tol
-from symimplicit.lower.solvers import (DEFAULT_TOL, MAX_HALVINGS, SINGULAR_COND, at_floor,
-                                       singular_derivative, small_step, smallest_curvature,
-                                       stagnated)
+from symimplicit.lower.checks import (kink_test, oversensitive, singular_jacobian,
+                                      unresolved)
+from symimplicit.lower.solvers import (DEFAULT_TOL, BatchNewton, ScalarNewton, find_bracket,
+                                       smallest_curvature)
 
 __all__ = ["LoweredStatement"]
 
@@ -42,6 +44,7 @@ class LoweredStatement:
 
     def __init__(self, statement, *, x0=None, tol=None, max_iter=100):
         c = compile_statement(statement)
+        self._options = dict(x0=x0, tol=tol, max_iter=max_iter)
         self.statement = statement
         self.compiled = c
         self.unknowns, self.params = c.unknowns, c.params
@@ -52,6 +55,10 @@ class LoweredStatement:
         fns = c.numpy()
         self._fj, self._ftheta = fns.fjn, fns.ftheta                 # [F, ∂F/∂z, N(F)], ∂F/∂θ
         self._jnoise = fns.jnoise if self.n == 1 else None           # N(F_x): the scalar singular test
+
+    def __reduce__(self):
+        """Pickle the statement and the options; the code is generated again on load."""
+        return (_rebuild_lowered, (self.statement, self._options))
 
     # -- public ------------------------------------------------------------- #
     def solve(self, *arrays, x0=None, **named) -> np.ndarray:
@@ -99,12 +106,36 @@ class LoweredStatement:
             except np.linalg.LinAlgError:
                 dz = np.full(Ft.shape, np.nan)
             bad = np.flatnonzero(~np.isfinite(dz).all(axis=(1, 2)))
+        if bad.size:                                                 # ∂F/∂z passed the check: overflow
+            raise NonFiniteError(f"∂z/∂θ = -(∂F/∂z)⁻¹ ∂F/∂θ overflows float64 at flat indices "
+                                 f"{bad[:SHOWN].tolist()}{' ...' if bad.size > SHOWN else ''}"
+                                 f" ({self._points(bad, theta, z)})", point={"indices": bad.tolist()})
+        bad = np.flatnonzero(oversensitive(dz, np.stack(theta, axis=-1) if theta else
+                                           np.zeros((z.shape[0], 0)), z[:, :self.n]))
         if bad.size:
-            raise SingularJacobianError(f"∂z/∂θ = -(∂F/∂z)⁻¹ ∂F/∂θ is not finite at flat indices "
-                                        f"{bad[:SHOWN].tolist()}{' ...' if bad.size > SHOWN else ''}"
-                                        f" ({self._points(bad, theta, z)}): ∂F/∂z is numerically "
-                                        "singular there", point={"indices": bad.tolist()})
+            raise SingularJacobianError(f"|∂z/∂θ|·|θ| > 1e14·max(|z|, 1) at flat indices "
+                                        f"{bad[:SHOWN].tolist()} ({self._points(bad, theta, z)}): "
+                                        "∂F/∂z is numerically singular there",
+                                        point={"indices": bad.tolist()})
+        if self.compiled.kink_exprs:
+            self._check_kinks(z, theta, J)
         return dz
+
+    def _check_kinks(self, z, theta, J) -> None:
+        """No solution on a kink of F (checks.kink_test), else NonDifferentiableError."""
+        n = self.n
+        with np.errstate(all="ignore"):
+            NF = np.stack(self._fj(*z.T, *theta)[n + n * n:], axis=-1)
+        mask, g, bound = kink_test(self.compiled, z, theta, J, NF)
+        bad = np.flatnonzero(mask.any(axis=1))
+        if bad.size:
+            i = bad[0]
+            k = int(np.flatnonzero(mask[i])[0])
+            g_k = self.compiled.kink_exprs[k]
+            raise NonDifferentiableError(f"the solution sits on the kink {g_k} = 0 (within "
+                                         f"rounding) at flat indices {bad[:SHOWN].tolist()} "
+                                         f"({self._points(bad, theta, z)}): no derivative exists "
+                                         "there", kink=g_k, point={"indices": bad.tolist()})
 
     def _as_start(self, x0):
         try:
@@ -133,6 +164,9 @@ class LoweredStatement:
         for name, v in zip(self.params, arrays):
             try:
                 values.append(np.asarray(v, dtype=float))
+            except OverflowError:
+                raise NonFiniteError(f"parameter {name} does not fit float64 (|value| > "
+                                     "1.8e308)") from None
             except (TypeError, ValueError):
                 raise StatementError(f"parameter {name} must be a number or an array of numbers, "
                                      f"got {v!r}") from None
@@ -191,84 +225,54 @@ class LoweredStatement:
         return z
 
     def _newton(self, theta, x0):
-        """Damped Newton on every point at once; converged points drop out (masked)."""
+        """The batched damped Newton of :mod:`~symimplicit.lower.solvers` on every point at once,
+        then the checks of :mod:`~symimplicit.lower.checks` at every solution."""
         N = theta[0].size if theta else 1
         z = self._start(N, theta, x0)
-        active = np.arange(N)
-        failed = []
-        for _ in range(self.max_iter):
-            if not active.size:
-                break
-            th = [t[active] for t in theta]
-            za = z[active]
-            F, J, noise = self._evaluate(za, th)
-            absF = np.abs(F)
-            size = absF.max(axis=1)
-            dz = self._step(F, J)                                    # J Δz = -F
-            step = np.abs(dz).max(axis=1)
-            done = (size == 0) | at_floor(absF, noise).all(axis=1) \
-                | small_step(step, np.abs(za).max(axis=1), self.tol)
-            ok = done & np.isfinite(step)                            # F = 0 or at its floor, J singular:
-            z[active[ok]] = za[ok] + dz[ok]                          # stay (the check names it)
-            moving = np.flatnonzero(~done & np.isfinite(step))
-            t = np.ones(moving.size)
-            accepted = self._backtrack(za[moving], dz[moving], size[moving],
-                                       [x[moving] for x in th], t)
-            z[active[moving[accepted]]] = za[moving[accepted]] + t[accepted, None] * dz[moving[accepted]]
-            no_descent = moving[~accepted]
-            noise_level = stagnated(absF[no_descent], noise[no_descent]).all(axis=1)
-            keep = np.zeros(active.size, dtype=bool)                 # still iterating
-            keep[moving[accepted]] = True
-            bad = np.ones(active.size, dtype=bool)                   # no descent outside the noise,
-            bad[done | keep] = False                                 # or a non-finite step
-            bad[no_descent[noise_level]] = False                     # stagnated in noise: accepted
-            failed.append(active[bad])
-            active = active[keep]
-        failed = np.sort(np.concatenate(failed + [active]))          # still active: out of iterations
+        solver = BatchNewton(self._evaluate, tol=self.tol, max_iter=self.max_iter)
+        start = z.copy()
+        z, failed, multiple = solver.solve(z, theta)
+        if failed.size and self.n == 1:
+            failed = self._bracketed_fallback(z, start, theta, failed, multiple)
         if failed.size:
             self._fail(failed, theta, z, f"no convergence (within {self.max_iter} iterations, "
                        "the residual stopped decreasing or is not finite)")
-        self._check(z, theta)
+        self._check(z, theta, multiple)
         return z
 
-    def _step(self, F, J):
-        with np.errstate(all="ignore"):
-            if self.n == 1:
-                return -F / J[:, 0, :]                               # Δx = -F/F_x
-            dz = np.full_like(F, np.nan)
-            ok = np.isfinite(J).all(axis=(1, 2)) & (np.abs(np.linalg.det(J)) > 0)
-            if ok.any():
-                dz[ok] = np.linalg.solve(J[ok], -F[ok][..., None])[..., 0]
-            return dz
+    def _bracketed_fallback(self, z, start, theta, failed, multiple):
+        """One unknown: the layers' fallback for the points Newton missed (the sign change of F
+        nearest the start, then Newton-bisection); the indices still failing."""
+        newton = ScalarNewton(self.compiled, tol=self.tol, max_iter=self.max_iter)
+        still = []
+        for i in failed:
+            th = tuple(float(t[i]) for t in theta)
+            x0 = float(start[i, 0])
+            try:
+                bracket = find_bracket(self.compiled, x0, th)
+                if bracket is None:
+                    still.append(i)
+                    continue
+                sol = newton.solve(x0, th, bracket)
+                z[i, 0], multiple[i] = sol.z, sol.multiple
+            except (ConvergenceError, DomainError):
+                still.append(i)
+        return np.array(still, dtype=int)
 
-    def _backtrack(self, z, dz, size, theta, t):
-        """Halve t where ‖F(z + tΔz)‖∞ ≥ ‖F(z)‖∞ (or is not finite) until tΔz vanishes in the
-        rounding of z; return the accepted mask (the scalar solvers' line search, vectorised)."""
-        accepted = np.zeros(t.size, dtype=bool)
-        todo = np.arange(t.size)
-        for _ in range(MAX_HALVINGS):
-            trial = z[todo] + t[todo, None] * dz[todo]
-            moved = (trial != z[todo]).any(axis=1)                   # a vanished step: no descent
-            todo, trial = todo[moved], trial[moved]
-            if not todo.size:
-                break
-            F, _, _ = self._evaluate(trial, [x[todo] for x in theta])
-            ok = np.abs(F).max(axis=1) < size[todo]                  # NaN compares False
-            accepted[todo[ok]] = True
-            todo = todo[~ok]
-            t[todo] *= 0.5
-        return accepted
-
-    def _check(self, z, theta) -> None:
-        """∂F/∂z invertible at every solution; a minimum for Minimize."""
+    def _check(self, z, theta, multiple) -> None:
+        """∂F/∂z invertible at every solution (checks.singular_jacobian; Newton not linear: a
+        multiple root or tangency); a minimum for Minimize."""
         J = self._jacobian(z, theta)
-        with np.errstate(all="ignore"):
-            if self.n > 1:
-                bad = ~(np.linalg.cond(J) < SINGULAR_COND)
-            else:                                                    # F_x against its rounding noise
-                dF = J[:, 0, 0]
-                bad = singular_derivative(dF, self._jnoise(*z.T, *theta)[0]) | ~np.isfinite(dF)
-        bad = np.flatnonzero(bad)
+        noise = None
+        if self.n == 1:                                              # F_x against its rounding noise
+            with np.errstate(all="ignore"):
+                noise = np.asarray(self._jnoise(*z.T, *theta)[0], dtype=float).reshape(-1, 1, 1)
+        NF = self._evaluate(z, theta)[2]
+        tangent = unresolved(self._jacobian, z, theta, J, NF)
+        if self.compiled.kink_exprs:                                 # at a kink ∂F/∂z jumps: reported
+            tangent &= ~kink_test(self.compiled, z, theta, J, NF)[0].any(axis=1)  # by the gradient
+        bad = np.flatnonzero(singular_jacobian(J, noise) | multiple | tangent
+                             | ~np.isfinite(z).all(axis=1))
         if bad.size:
             raise SingularJacobianError(f"∂F/∂z is singular at the solution for flat indices "
                                         f"{bad[:SHOWN].tolist()} ({self._points(bad, theta, z)})")
@@ -297,3 +301,7 @@ class LoweredStatement:
                                iterations=self.max_iter, residual=residual,
                                point={"indices": indices.tolist()})
 
+
+
+def _rebuild_lowered(statement, options):
+    return LoweredStatement(statement, **options)

@@ -1,0 +1,176 @@
+"""The one check of a float64 solution and of its derivative: layers (scalar, vector) and sweeps.
+
+Every numeric path calls the functions below, so "singular", "overflowing" and "on a kink"
+mean the same thing everywhere.  At a solution z of F(z, θ) = 0 (float64, rounding unit ε):
+
+* **finite**: z and ∂F/∂z finite, else :class:`~symimplicit.errors.NonFiniteError`;
+* **conditioned**: one unknown: F_x is not rounding noise, N(F_x) < 10¹⁴·|F_x|
+  (:func:`singular_derivative`); several: cond(∂F/∂z) < 10¹⁴; and Newton did not converge
+  linearly (a multiple root: F_x → 0, or a tangency of a system, where the float64 iterate
+  is only √ε-accurate), else :class:`~symimplicit.errors.SingularJacobianError`;
+* **resolved**: ‖J(z ± u) - J(z)‖∞·‖J⁻¹‖∞ < ½ with u = 2ε·|J⁻¹|·N(F) (:func:`unresolved`):
+  ∂F/∂z stays invertible across the rounding uncertainty of z, else SingularJacobianError
+  (a tangency: the float64 root is only √ε-accurate, its derivative meaningless);
+* **smooth**: for every kink g of F (:func:`symimplicit.kinks.kinks`: abs, Max, Min, sign,
+  Heaviside, Piecewise), |g(z, θ)| > 8ε·(N(g) + Σⱼ |∂g/∂zⱼ|·uⱼ), where N(g) is g's rounding
+  scale (:mod:`~symimplicit.lower.rounding`) and uⱼ = |zⱼ| + (|J⁻¹|·N(F))ⱼ bounds how far the
+  float64 root may sit from the true one in units of ε; else
+  :class:`~symimplicit.errors.NonDifferentiableError` naming g;
+* **derivative**: ∂z/∂θ finite (else NonFiniteError: it overflows float64 although ∂F/∂z is
+  invertible, e.g. x = b/a at a = 1e-300), and |∂zᵢ/∂θⱼ|·|θⱼ| ≤ 10¹⁴·max(|zᵢ|, 1) (else
+  SingularJacobianError: a sensitivity only a numerically singular ∂F/∂z produces).
+
+The predicates work on floats and on NumPy arrays with a leading batch axis alike.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from symimplicit.errors import (NonDifferentiableError, NonFiniteError, SingularJacobianError,
+                                SymimplicitError)
+
+__all__ = ["SINGULAR_COND", "SINGULAR_SENSITIVITY", "KINK_FLOOR", "singular_derivative",
+           "singular_jacobian", "oversensitive", "kink_test", "where_text", "singular_error",
+           "nonfinite_error", "kink_error", "check_derivative", "unresolved"]
+
+EPS = 2.0 ** -52
+SINGULAR_COND = 1e14          # cond(∂F/∂z) above this at a solution: numerically singular
+SINGULAR_SENSITIVITY = 1e14   # |∂z/∂θ|·|θ|/max(|z|, 1) above this: ∂F/∂z is rounding noise
+KINK_FLOOR = 8 * EPS          # |g| ≤ 8ε·(N(g) + spread): the solution sits on the kink g = 0
+
+
+def singular_derivative(dF, noise):
+    """One unknown: N(F_x)/|F_x| ≥ SINGULAR_COND, F_x indistinguishable from its rounding noise
+    (the scalar analogue of cond(∂F/∂z); NaN noise: only F_x = 0 counts)."""
+    return (abs(dF) * SINGULAR_COND <= noise) | (dF == 0)
+
+
+def singular_jacobian(J, noise=None):
+    """Batch mask (M,) of singular ∂F/∂z, J of shape (M, n, n); ``noise`` N(∂F/∂z) (M, n, n),
+    used for one unknown (n = 1)."""
+    with np.errstate(all="ignore"):
+        finite = np.isfinite(J).all(axis=(-2, -1))
+        if J.shape[-1] == 1:
+            dF = J[..., 0, 0]
+            nz = np.full(dF.shape, np.nan) if noise is None else noise[..., 0, 0]
+            return singular_derivative(dF, nz) | ~finite
+        cond = np.full(J.shape[:-2], np.inf)
+        if finite.any():
+            cond[finite] = np.linalg.cond(J[finite])
+        return ~(cond < SINGULAR_COND)
+
+
+def oversensitive(dz, theta, z):
+    """|∂zᵢ/∂θⱼ|·|θⱼ| > SINGULAR_SENSITIVITY·max(|zᵢ|, 1): dz (..., n, p), θ (..., p), z (..., n)."""
+    with np.errstate(all="ignore"):
+        scale = np.maximum(np.abs(z), 1.0)[..., :, None]
+        return (np.abs(dz) * np.abs(theta)[..., None, :] > SINGULAR_SENSITIVITY * scale) \
+            .any(axis=(-2, -1))
+
+
+def where_text(point: dict) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in point.items())
+
+
+def singular_error(who: str, what: str, point: dict, value=None) -> SingularJacobianError:
+    return SingularJacobianError(f"{who}: {what} at the solution {where_text(point)}: ∂F/∂z is "
+                                 "singular there, the implicit function theorem fails and the "
+                                 "derivative does not exist", point=point, value=value)
+
+
+def nonfinite_error(who: str, what: str, point: dict) -> NonFiniteError:
+    return NonFiniteError(f"{who}: {what} at {where_text(point)}", point=point)
+
+
+def kink_error(who: str, g, value: float, bound: float, point: dict) -> NonDifferentiableError:
+    return NonDifferentiableError(
+        f"{who}: the solution sits on the kink {g} = 0 (its value {value:.3g} is within the "
+        f"rounding bound {bound:.3g}) at {where_text(point)}: F is not differentiable there, "
+        "so the derivative does not exist (the one-sided derivatives differ)",
+        kink=g, point=point)
+
+
+def check_derivative(who: str, dz, theta, z, names_z, names_theta, point: dict) -> None:
+    """One point: ∂z/∂θ (n, p) finite and not oversensitive, else a typed error naming the entry."""
+    dz = np.asarray(dz, dtype=float).reshape(len(names_z), len(names_theta))
+    bad = ~np.isfinite(dz)
+    if bad.any():
+        i, j = map(int, np.argwhere(bad)[0])
+        raise nonfinite_error(who, f"∂{names_z[i]}/∂{names_theta[j]} = {dz[i, j]} overflows "
+                              "float64 (∂F/∂z is invertible but tiny against ∂F/∂θ)", point)
+    z = np.asarray(z, dtype=float)[:len(names_z)]
+    if oversensitive(dz, np.asarray(theta, dtype=float), z):
+        with np.errstate(all="ignore"):
+            ratio = np.abs(dz) * np.abs(np.asarray(theta, float))[None, :] \
+                / np.maximum(np.abs(z), 1.0)[:, None]
+        i, j = map(int, np.unravel_index(int(np.nanargmax(ratio)), ratio.shape))
+        raise singular_error(who, f"∂{names_z[i]}/∂{names_theta[j]} = {dz[i, j]:.3g} (a "
+                             "sensitivity only a numerically singular ∂F/∂z gives)", point)
+
+
+def finite_or_nan(value) -> float:
+    """A noise value as a float; NaN when it is not a real number."""
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return out
+
+
+def inverses(J):
+    """J⁻¹ for a batch (M, n, n); NaN for the singular or non-finite members."""
+    out = np.full(J.shape, np.nan)
+    with np.errstate(all="ignore"):
+        ok = np.isfinite(J).all(axis=(-2, -1))
+        ok[ok] = np.abs(np.linalg.det(J[ok])) > 0
+        if ok.any():
+            try:
+                out[ok] = np.linalg.inv(J[ok])
+            except np.linalg.LinAlgError:                              # det underflow-misjudged
+                for i in np.flatnonzero(ok):
+                    try:
+                        out[i] = np.linalg.inv(J[i])
+                    except np.linalg.LinAlgError:
+                        pass
+    return out
+
+
+def kink_test(compiled, Z, TH, J, NF):
+    """(mask (M, K) of the kinks g_k the points sit on, g (M, K), bound (M, K)).
+
+    Z (M, n) solutions, TH the θ columns, J (M, n, n) ∂F/∂z there, NF (M, n) N(F) there;
+    uⱼ = |zⱼ| + (|J⁻¹|·N(F))ⱼ, bound = 8ε·(N(g) + |∂g/∂z|·u)."""
+    g, Ng, dg = compiled.kink_values(Z, TH)
+    with np.errstate(all="ignore"):
+        Jinv = np.abs(inverses(J))
+        u = np.abs(Z) + (Jinv @ np.nan_to_num(NF, nan=0.0)[..., None])[..., 0]   # |z| + |J⁻¹|N(F)
+        spread = (dg @ u[..., None])[..., 0]                                      # Σⱼ |∂g/∂zⱼ| uⱼ
+        bound = KINK_FLOOR * (np.nan_to_num(Ng, nan=0.0) + np.nan_to_num(spread, nan=0.0))
+    return np.abs(g) <= bound, g, bound
+
+
+def unresolved(jacobian_at, Z, TH, J, NF):
+    """Batch mask (M,): ∂F/∂z changes by more than half its distance to singularity within the
+    rounding uncertainty of the solution (a tangency or multiple root that the float64 solve
+    resolves only to √ε; e.g. trilateration where the spheres touch).
+
+    u = 2ε·|J⁻¹|·N(F) bounds how far the float64 root may sit from the true one; the test is
+    ‖J(z ± u) - J(z)‖∞·‖J⁻¹‖∞ ≥ ½ (Banach: below ½, J stays invertible on that box).
+    ``jacobian_at(Z, TH) -> (M, n, n)``; NaN noise (unknown) gives no verdict."""
+    with np.errstate(all="ignore"):
+        Jinv = inverses(J)                                             # NaN where singular
+        u = 2 * EPS * (np.abs(Jinv) @ NF[..., None])[..., 0]          # |J⁻¹|·2εN(F)
+        known = np.isfinite(u).all(axis=1)
+        u = np.where(np.isfinite(u), u, 0.0)
+        inv_norm = np.abs(Jinv).sum(axis=-1).max(axis=-1)              # ‖J⁻¹‖∞
+        worst = np.zeros(J.shape[0])
+        for sign in (1.0, -1.0):
+            try:
+                Js = jacobian_at(Z + sign * u, TH)
+            except (SymimplicitError, ArithmeticError, ValueError):    # outside the domain:
+                continue                                               # no verdict from that side
+            change = np.abs(Js - J).sum(axis=-1).max(axis=-1)          # ‖ΔJ‖∞
+            worst = np.maximum(worst, np.nan_to_num(change, nan=np.inf))
+        return known & (worst * inv_norm >= 0.5)
