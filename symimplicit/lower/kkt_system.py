@@ -113,6 +113,14 @@ class _Reduced:
         idx = self.idx
         return F[idx], J[np.ix_(idx, idx)], N[idx]
 
+    def fj(self, zr, theta):
+        F, J = self.kkt.fj(self.full(zr), theta)
+        idx = self.idx
+        return F[idx], J[np.ix_(idx, idx)]
+
+    def noise_at(self, zr, theta):
+        return self.fjn(zr, theta)[2]                   # N(F) on the reduced rows, on demand
+
     def point(self, zr, theta):
         return self.kkt.point(self.full(zr), theta)
 
