@@ -70,8 +70,6 @@ def test_max_tie_is_named(a_value):
         verify(stmt, at={a: a_value, b: 2 * a_value}, x0=a_value + 0.25)   # x = a: a tie
 
 
-@pytest.mark.xfail(strict=False, reason="needs the 'lower' helper's fix of symbol names that "
-                   "collide with generated code (lambdify_many prints Euler's number as E/e)")
 def test_a_parameter_named_e_is_judged_correctly():
     stmt = parse("x = e*cos(x) + exp(1)/10")
     with mpmath.workdps(40):

@@ -26,6 +26,7 @@ import sympy as sp
 
 from symimplicit.errors import SingularJacobianError
 from symimplicit.tape.engine import Function, Saved, Scalar, items_of, record
+from symimplicit.lower.solvers import solve_transposed
 
 __all__ = ["explicit_vjp_tape", "layer_vjp_tape", "solve"]
 
@@ -186,8 +187,8 @@ class _VectorRule:
 
     def _full_vjp(self, g, node):
         c = self.layer.compiled
-        z, J, theta = node.state
-        lam = np.linalg.solve(J.T, np.array(g, dtype=float))             # Jᵀ λ = z̄
+        z, lu, theta = node.state                                         # the forward's factorisation
+        lam = solve_transposed(lu, np.array(g, dtype=float))              # Jᵀ λ = z̄
         return [float(v) for v in -(c.param_jacobian(z, theta).T @ lam)]  # θ̄ = -F_θᵀ λ
 
     def _full_vjp_tape(self, g, node):
