@@ -121,45 +121,52 @@ class VectorPath:
         return self._dz[S]
 
     def _total(self, S: tuple[int, ...]) -> list:
-        """G_S = d^S/dθ_S F(z(θ), θ) = J z_S + R_S, with placeholders for every z_T."""
+        """G_S = d^S/dθ_S F(z(θ), θ) = J z_S + R_S, with placeholders for every z_T
+        (R_S is stored on the way: the terms of G_S without z_S)."""
         if S not in self._G:
             if len(S) == 1:
                 (j,) = S
                 dz = self.placeholders(S)
                 n = len(self.z)
+                self._R[S] = sp.ImmutableMatrix(self.B[:, j])           # R_(j) = ∂F/∂θⱼ
                 # G_(j) = J z_(j) + ∂F/∂θⱼ
                 self._G[S] = [sp.Add(*[self.J[i, k] * dz[k] for k in range(n)
                                        if self.J[i, k] != 0], self.B[i, j]) for i in range(n)]
             else:
-                self._G[S] = self._along(S[-1], self._total(S[:-1]))
+                G, R = self._along(S[-1], self._total(S[:-1]), S[:-1])
+                self._G[S], self._R[S] = G, sp.ImmutableMatrix(R)
         return self._G[S]
 
-    def _along(self, j: int, G: list) -> list:
-        """d/dθⱼ of each entry of G: its gradient dotted with the direction of θⱼ."""
+    def _along(self, j: int, G: list, T0: tuple) -> tuple[list, list]:
+        """d/dθⱼ of each entry of G_T0 (its gradient dotted with the direction of θⱼ), and
+        the same without the terms in z_{T0+j} (they are J z_{T0+j})."""
         direction = {self.theta[j]: sp.S.One}
         direction.update(zip(self.z, self.placeholders((j,))))          # ż = z_(j)
+        free = set().union(*(e.free_symbols for e in G))
         for T in list(self._dz):
-            if any(e.has(*self._dz[T]) for e in G):
+            if free & set(self._dz[T]):
                 up = self.placeholders(tuple(sorted(T + (j,))))          # ż_T = z_{T+j}
                 direction.update(zip(self._dz[T], up))
+        top = set(self.placeholders(T0))
         grads = gradients(G, list(direction), self.where)
-        return [sp.Add(*[c * direction[v] for v, c in g.items()]) for g in grads]
+        full, rest = [], []
+        for g in grads:
+            low = [c * direction[v] for v, c in g.items() if v not in top]
+            high = [c * direction[v] for v, c in g.items() if v in top]
+            rest.append(sp.Add(*low))
+            full.append(sp.Add(*low, *high))
+        return full, rest
 
     def residual(self, S: tuple[int, ...]) -> sp.ImmutableMatrix:
         """R_S (placeholders for the lower orders): J z_S + R_S = 0."""
         if S not in self._R:
-            if len(S) == 1:
-                R = self.B[:, S[0]]                                   # R_(j) = ∂F/∂θⱼ
-            else:
-                top = {s: 0 for s in self.placeholders(S)}
-                R = sp.ImmutableMatrix([e.xreplace(top) for e in self._total(S)])
-            self._R[S] = sp.ImmutableMatrix(R)
+            self._total(S)
         return self._R[S]
 
     def lower_orders(self, S: tuple[int, ...]) -> list[tuple[int, ...]]:
         """The multi-indices T ⊊ S whose placeholders occur in R_S."""
-        R = self.residual(S)
-        return [T for T, syms in self._dz.items() if T != S and R.has(*syms)]
+        free = self.residual(S).free_symbols
+        return [T for T, syms in self._dz.items() if T != S and free & set(syms)]
 
     # -- the three forms ---------------------------------------------------------- #
     def solution(self, S: tuple[int, ...]) -> LinearSolve:
