@@ -137,7 +137,8 @@ class Statement:
     """Common part of :class:`Root`, :class:`FixedPoint` and :class:`Minimize`.
 
     Attributes (see docs/architecture.md): ``kind``, ``unknowns``, ``is_vector``,
-    ``params``, ``multipliers``, ``system_unknowns``, ``residual``, ``expression``.
+    ``params``, ``multipliers``, ``system_unknowns``, ``residual``, ``expression``,
+    ``expressions``.
     """
 
     kind: str = ""
@@ -206,6 +207,12 @@ class Statement:
     def expression(self):
         """What the user gave (F, f): one expression, or a tuple of them."""
         return self._exprs if self._expr_is_seq else self._exprs[0]
+
+    @property
+    def expressions(self) -> tuple[sp.Expr, ...]:
+        """The given expressions as a tuple, one per component: F of ``Root``, the map f
+        of ``FixedPoint`` (x = f), the objective of ``Minimize`` (constraints apart)."""
+        return self._exprs
 
     @property
     def residual(self) -> sp.Matrix:

@@ -171,7 +171,7 @@ def unrolled_gradient(statement, theta: Sequence[float], x0=None, tol: float = 4
     k = 0
     for k in range(1, max_iter + 1):
         env = {**values, **dict(zip(statement.unknowns, xs))}
-        new = [from_sympy(f, env) for f in statement._exprs]   # x_{k+1} = f(x_k, θ)
+        new = [from_sympy(f, env) for f in statement.expressions]   # x_{k+1} = f(x_k, θ)
         new = [v if isinstance(v, Scalar) else Scalar(float(v)) for v in new]
         step = max(abs(u.value - v.value) for u, v in zip(new, xs))
         xs = new

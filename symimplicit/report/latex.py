@@ -202,9 +202,9 @@ def statement_latex(statement) -> str:
     p = DerivationPrinter()
     st = statement
     if st.kind == "fixed_point":
-        parts = [f"{p.doprint(x)} = {p.doprint(f)}" for x, f in zip(st.unknowns, st._exprs)]
+        parts = [f"{p.doprint(x)} = {p.doprint(f)}" for x, f in zip(st.unknowns, st.expressions)]
     elif st.kind == "root":
-        parts = [f"{p.doprint(e)} = 0" for e in st._exprs]
+        parts = [f"{p.doprint(e)} = 0" for e in st.expressions]
     else:
         who = ", ".join(p.doprint(x) for x in st.unknowns)
         star = f"({who})^{{*}}" if len(st.unknowns) > 1 else f"{who}^{{*}}"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from symimplicit.derive import EXPLICIT_DET
 from symimplicit.report.printer import DerivationPrinter
 
 __all__ = ["derivation_summary"]
@@ -21,6 +22,11 @@ def derivation_summary(derivation, requests) -> dict:
     for wrt in requests:
         value = derivation.derivative(*wrt)
         item = {"wrt": [str(w) for w in wrt], "order": len(wrt)}
+        if isinstance(value, sp.MatrixExpr):           # a system's unevaluated linear solve
+            item["form"] = "linear solve J z = -R (entries expanded for small systems)"
+            value = derivation.derivative(*wrt, explicit=True) \
+                if len(st.system_unknowns) <= EXPLICIT_DET else \
+                sp.Matrix([value[i, 0] for i in range(value.shape[0])])
         if isinstance(value, sp.MatrixBase):
             item["components"] = {str(x): _entry(v, p) for x, v in zip(st.unknowns, value)}
         else:

@@ -1,0 +1,264 @@
+"""The derivation as :class:`Step` records, in the order a person writes it (no formatting).
+
+Scalar unknowns get the explicit formulas (∂x/∂θ = -F_θ/F_x, then each higher order).
+Systems are written in matrix notation: J = ∂F/∂z as a named matrix with its entries
+shown once, the first derivatives as J ∂z/∂θ = -∂F/∂θ, i.e. ∂z/∂θ = -J⁻¹ ∂F/∂θ, each
+higher order as J z_S = -R_S with the entries of R_S; never expanded inverses.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sympy as sp
+
+__all__ = ["Step", "STEP_KINDS", "StepWriter", "Named", "ENTRY_BUDGET"]
+
+STEP_KINDS = ("statement", "differentiate", "partials", "collect", "solve", "result",
+              "higher_order", "condition")
+
+ENTRY_BUDGET = 120
+"""Most entries of one matrix a step lists (the rest are counted in the sentence)."""
+
+SMALL_SYSTEM = 3
+"""Systems up to this many unknowns show J and ∂F/∂θ as bracketed matrices."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the derivation, in the order a person writes it.
+
+    ``kind`` is one of :data:`STEP_KINDS`; ``text`` one plain sentence (no markup);
+    ``equations`` SymPy objects that ``sympy.latex`` prints; ``wrt`` the parameter
+    Symbols of the step (repeated for higher orders), or ``()``.
+    """
+
+    kind: str
+    text: str
+    equations: tuple = ()
+    wrt: tuple = ()
+
+    def __post_init__(self):
+        if self.kind not in STEP_KINDS:
+            raise ValueError(f"unknown step kind {self.kind!r}; expected one of {STEP_KINDS}")
+
+
+class Named(sp.MatrixSymbol):
+    """A matrix written by its name: ``Named("J", n, n)``, ``Named("∂F/∂θ", n, p, tex)``.
+
+    The LaTeX form is part of the name (``plain|tex``) so that it survives rebuilding.
+    """
+
+    def __new__(cls, plain: str, rows: int, cols: int, tex: str | None = None):
+        return super().__new__(cls, f"{plain}|{tex or plain}", rows, cols)
+
+    @property
+    def plain(self) -> str:
+        return self.name.split("|", 1)[0]
+
+    def _latex(self, printer, **kwargs):
+        return self.name.split("|", 1)[1]
+
+    def _sympystr(self, printer, **kwargs):
+        return self.plain
+
+    def _pretty(self, printer, **kwargs):
+        from sympy.printing.pretty.stringpict import prettyForm
+        return prettyForm(self.plain)
+
+
+def _entry_symbol(name: str, *index: int) -> sp.Symbol:
+    """``J_1_2`` (printed J_{1,2}): 1-based entry names."""
+    return sp.Symbol(name + "".join(f"_{i + 1}" for i in index))
+
+
+class StepWriter:
+    """Turns a Derivation's memoised results into :class:`Step` records (no formatting)."""
+
+    def __init__(self, d):
+        self.d = d
+        st = d.statement
+        self.st = st
+        self.theta = d.params
+        self.z = d.unknowns
+        self.n = len(self.z)
+        self.n_user = len(st.unknowns)
+        self.scalar = d.is_scalar
+        # the unknowns as functions of the parameters: x(a, b)
+        self.Z = tuple(sp.Function(z.name)(*self.theta) for z in self.z)
+        self.F_name = tuple(sp.Function("F" if self.scalar else f"F_{i + 1}")(*self.z, *self.theta)
+                            for i in range(self.n))
+        self.J = Named("J", self.n, self.n)
+
+    def write(self, first: Any, higher: list) -> list[Step]:
+        steps = [self.statement()]
+        first = list(first)
+        if self.scalar:
+            for j in first:
+                steps += self.first_order(j)
+        elif first:
+            steps += self.first_order_system(first)
+        steps += [self.higher_order(S) for S in higher]
+        steps.append(self.condition())
+        return steps
+
+    # pieces ------------------------------------------------------------------ #
+    def _unknowns_text(self) -> str:
+        return ", ".join(map(str, self.st.unknowns))
+
+    def _params_text(self) -> str:
+        return ", ".join(map(str, self.theta)) or "no parameters"
+
+    def _z_text(self) -> str:
+        return self.d.unknowns_text()
+
+    def statement(self) -> Step:
+        st, F = self.st, self.d.residual
+        who = self._unknowns_text()
+        residual = tuple(sp.Eq(e, 0) for e in F)
+        if st.kind == "root":
+            text = (f"The unknown {who} is defined implicitly by F = 0 with parameters "
+                    f"{self._params_text()}.")
+            eqs = residual
+        elif st.kind == "fixed_point":
+            text = (f"The unknown {who} is a fixed point x = f(x) with parameters "
+                    f"{self._params_text()}; equivalently F = x - f(x) = 0.")
+            eqs = tuple(sp.Eq(x, f) for x, f in zip(st.unknowns, st.expressions))
+            if self.scalar:
+                eqs += residual
+        else:
+            objective = sp.Symbol("f")
+            if st.multipliers:
+                L = st.objective + sum(l * g for l, g in zip(st.multipliers, st.constraints))
+                text = (f"The unknown {who} minimises f subject to g = 0 with parameters "
+                        f"{self._params_text()}; the Lagrangian L = f + λ·g is stationary, "
+                        f"so F = (∇L, g) = 0 in ({', '.join(map(str, self.z))}).")
+                eqs = (sp.Eq(objective, st.objective),) + \
+                    tuple(sp.Eq(g, 0) for g in st.constraints) + \
+                    (sp.Eq(sp.Symbol("L"), L),) + residual
+            else:
+                text = (f"The unknown {who} minimises f with parameters {self._params_text()}; "
+                        "at the minimum the gradient vanishes: F = ∇f = 0.")
+                eqs = (sp.Eq(objective, st.objective),) + residual
+        return Step("statement", text, eqs)
+
+    def _dZ(self, S: tuple[int, ...], rows: int | None = None):
+        """∂^S z as unevaluated Derivatives of z(θ): Expr (scalar) or column Matrix."""
+        wrt = [self.theta[j] for j in S]
+        items = [sp.Derivative(Z, *wrt) for Z in self.Z[: rows or len(self.Z)]]
+        return items[0] if self.scalar else sp.Matrix(items)
+
+    # scalar --------------------------------------------------------------------- #
+    def first_order(self, j: int) -> list[Step]:
+        d, th = self.d, self.theta[j]
+        on_theta = {z: Z for z, Z in zip(self.z, self.Z)}
+        total = [e.xreplace(on_theta).diff(th) for e in d.residual]
+        Fx, Ft = d.jacobian[0, 0], d.param_jacobian[0, j]
+        dZ = self._dZ((j,))
+        value = d.derivative(th)
+        wrt = (th,)
+        F = self.F_name[0]
+        diff_eqs = (sp.Eq(total[0], 0),)
+        partials = (sp.Eq(sp.Derivative(F, self.z[0]), Fx), sp.Eq(sp.Derivative(F, th), Ft))
+        collect = (sp.Eq(sp.Add(sp.Mul(Fx, dZ, evaluate=False), Ft, evaluate=False), 0),)
+        formula = -sp.Derivative(F, th) / sp.Derivative(F, self.z[0])
+        solve = (sp.Eq(dZ, formula), sp.Eq(dZ, -Ft / Fx))
+        result = (sp.Eq(dZ, value),)
+        zt = self._z_text()
+        return [
+            Step("differentiate", f"Differentiate both sides of F = 0 with respect to {th}, "
+                 f"treating {zt} as a function of the parameters.", diff_eqs, wrt),
+            Step("partials", f"The partial derivatives of F with respect to {zt} and {th}, "
+                 "each holding the other variables fixed.", partials, wrt),
+            Step("collect", f"Collect the terms in the derivative of {zt} with respect to {th}.",
+                 collect, wrt),
+            Step("solve", f"Solve for the derivative: it exists where ∂F/∂{zt} is invertible.",
+                 solve, wrt),
+            Step("result", f"The first derivative with respect to {th}.", result, wrt),
+        ]
+
+    # systems -------------------------------------------------------------------- #
+    def _entries(self, name: str, M: sp.Matrix) -> tuple[tuple, int]:
+        """(Eq(name_ij, M_ij) for the nonzero entries within the budget, how many left out)."""
+        rows = [sp.Eq(_entry_symbol(name, i, j) if M.cols > 1 else _entry_symbol(name, i),
+                      M[i, j]) for i in range(M.rows) for j in range(M.cols) if M[i, j] != 0]
+        return tuple(rows[:ENTRY_BUDGET]), max(0, len(rows) - ENTRY_BUDGET)
+
+    def _matrix_equations(self, named: Named, name: str, M: sp.Matrix) -> tuple[tuple, str]:
+        """``named = [entries]`` for a small matrix, else its nonzero entries, once."""
+        if self.n <= SMALL_SYSTEM and M.cols <= SMALL_SYSTEM:
+            return (sp.Eq(named, M, evaluate=False),), ""
+        eqs, left = self._entries(name, M)
+        zeros = sum(1 for e in M if e == 0)
+        note = f" ({zeros} zero entries omitted" if zeros else ""
+        if left:
+            note += ("; " if note else " (") + f"{left} further nonzero entries not shown"
+        return eqs, note + (")" if note else "")
+
+    def first_order_system(self, js: list[int]) -> list[Step]:
+        d = self.d
+        th = [self.theta[j] for j in js]
+        wrt = tuple(th)
+        n, p = self.n, len(js)
+        zt, tt = self._z_text(), "(" + ", ".join(map(str, th)) + ")"
+        Ft = Named("∂F/∂θ", n, p, r"F_{\theta}")
+        dz = Named("∂z/∂θ", n, p, r"\frac{\partial z}{\partial \theta}")
+        J_eqs, J_note = self._matrix_equations(self.J, "J", d.jacobian)
+        B = d.param_jacobian[:, js]
+        B_eqs, B_note = self._matrix_equations(Ft, "F_theta", B)
+        collect = (sp.Eq(sp.MatAdd(sp.MatMul(self.J, dz), Ft), sp.ZeroMatrix(n, p),
+                         evaluate=False),)
+        solve = (sp.Eq(dz, sp.MatMul(-1, sp.Inverse(self.J), Ft), evaluate=False),)
+        per = tuple(sp.Eq(self._dZ((j,)), sp.MatMul(-1, sp.Inverse(self.J),
+                                                     Named(f"∂F/∂{self.theta[j]}", n, 1,
+                                                           rf"F_{{{self.theta[j].name}}}")),
+                          evaluate=False) for j in js) if p <= 4 else ()
+        return [
+            Step("differentiate", f"Differentiate F({zt}, θ) = 0 with respect to θ = {tt}, "
+                 f"treating {zt} as a function of the parameters: J ∂z/∂θ + ∂F/∂θ = 0 with "
+                 "the Jacobian J = ∂F/∂z.", collect, wrt),
+            Step("partials", f"The Jacobian J = ∂F/∂{zt} ({n} × {n}) has the entries"
+                 f"{J_note}.", J_eqs, wrt),
+            Step("partials", f"The parameter Jacobian ∂F/∂θ ({n} × {p}) has the entries"
+                 f"{B_note}.", B_eqs, wrt),
+            Step("solve", "Solve the linear system: it has one solution where J is invertible; "
+                 "every column is one solve with the same J, never an expanded inverse.",
+                 solve, wrt),
+            Step("result", "The first derivatives, column by column: J ∂z/∂θⱼ = -∂F/∂θⱼ "
+                 "(derivative() returns the unevaluated solve; .doit() expands it).",
+                 per or solve, wrt),
+        ]
+
+    def _display(self, expr):
+        """Placeholders of lower-order derivatives as ∂z/∂θ... for display."""
+        back = {}
+        for T, syms in self.d.placeholder_table().items():
+            back.update(zip(syms, self._dZ(T)))
+        back.update(zip(self.z, self.z))
+        return expr.xreplace(back)
+
+    def higher_order(self, S: tuple[int, ...]) -> Step:
+        d = self.d
+        wrt = tuple(self.theta[j] for j in S)
+        prev = ", ".join(map(str, wrt[:-1]))
+        text = (f"Differentiate the derivative with respect to ({prev}) once more with respect "
+                f"to {wrt[-1]}, substituting the lower-order derivatives: order {len(S)}.")
+        if self.scalar:
+            return Step("higher_order", text, (sp.Eq(self._dZ(S), d.derivative(*wrt)),), wrt)
+        tag = "".join(self.theta[j].name for j in S)
+        R = self._display(d.residual_of(S))
+        R_named = Named(f"R_{tag}", self.n, 1, rf"R_{{{sp.latex(sp.Symbol(tag))}}}")
+        eq = sp.Eq(sp.MatMul(self.J, self._dZ(S)), sp.MatMul(-1, R_named), evaluate=False)
+        entries, left = self._entries(f"R_{tag}", R)
+        text += (f" It is the linear solve J ∂z/∂θ_S = -R_S with the same J, where R_S "
+                 "has the entries" + (f" ({left} more not shown)" if left else "") + ".")
+        return Step("higher_order", text, (eq,) + entries, wrt)
+
+    def condition(self) -> Step:
+        zt = self._z_text()
+        text = (f"The implicit function theorem needs det ∂F/∂{zt} ≠ 0 and F differentiable "
+                "(no kink); the formulas fail where the following relations hold.")
+        if self.st.kind == "minimize":
+            text = text[:-1] + ", or where the second-order condition for a strict minimum fails."
+        show = {sp.ImmutableMatrix(self.d.jacobian): self.J}
+        return Step("condition", text, tuple(c.xreplace(show) for c in self.d.conditions))
