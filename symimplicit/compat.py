@@ -30,6 +30,13 @@ results this small (count_ops): above it the Horner-form numerator is the smalle
 def idiff(eq, y, x, n=1):
     """dⁿy/dxⁿ assuming ``eq = 0``: ``sympy.idiff``'s signature, semantics and results.
 
+    Returns the same expression as ``sympy.idiff`` mathematically (in x, y and the other
+    dependents), never larger in ``count_ops``, and much faster at high orders.  Bad input
+    raises :class:`~symimplicit.errors.StatementError` or
+    :class:`~symimplicit.errors.DerivationError` (both ``ValueError`` s, as ``idiff``
+    raises) where ``sympy.idiff`` raises, returns ``zoo``/``None`` or fails with a
+    ``NameError``.
+
     Parameters
     ==========
 
@@ -44,13 +51,6 @@ def idiff(eq, y, x, n=1):
         The variable the derivative is taken with respect to.
     n : int
         The order of the derivative (1 to :data:`symimplicit.derive.MAX_ORDER`).
-
-    Returns the same expression as ``sympy.idiff`` mathematically (in x, y and the other
-    dependents), never larger in ``count_ops``, and much faster at high orders.  Bad input
-    raises :class:`~symimplicit.errors.StatementError` or
-    :class:`~symimplicit.errors.DerivationError` (both ``ValueError`` s, as ``idiff``
-    raises) where ``sympy.idiff`` raises, returns ``zoo``/``None`` or fails with a
-    ``NameError``.
 
     Examples
     ========
