@@ -25,3 +25,12 @@ def test_sphinx_build_with_warnings_as_errors(tmp_path):
     for name in ("symimplicit.idiff", "symimplicit.statements.Root", "symimplicit.errors.ParseError",
                  "symimplicit.tape.Scalar"):
         assert f'id="{name}"' in api, name
+
+
+def test_users_page_examples_run(monkeypatch):
+    """docs/users.md: every >>> example gives the output shown."""
+    import doctest
+    monkeypatch.syspath_prepend(str(ROOT))
+    result = doctest.testfile(str(ROOT / "docs" / "users.md"), module_relative=False,
+                              optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 10 and result.failed == 0, result
