@@ -15,6 +15,7 @@ _EXPORTS = {
     "FixedPoint": "symimplicit.statements",
     "Minimize": "symimplicit.statements",
     "Statement": "symimplicit.statements",
+    "idiff": "symimplicit.compat",
     "parse": "symimplicit.parsing",
     "parse_expression": "symimplicit.parsing",
     "Derivation": "symimplicit.derive",
