@@ -139,7 +139,7 @@ class ActiveSetDerivation:
 
     # -- derivatives ------------------------------------------------------------ #
     def _column(self, params) -> sp.Matrix:
-        d = self.reduced_derivation.derivative(*params)
+        d = self.reduced_derivation.derivative(*params, explicit=True)   # small reduced systems
         return d if isinstance(d, sp.MatrixBase) else sp.Matrix([d])
 
     def derivative(self, *params):

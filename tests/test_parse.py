@@ -205,8 +205,8 @@ def test_hostile_text_is_rejected_quickly(text, position, fragment):
     assert info.value.position == position
     # Not a speed target (benchmarks own those): a guard against unbounded work.
     # Building 9**9**9**9 or factorial(10**10) would run for hours; rejecting
-    # takes well under a millisecond, so a bound 1000x looser never flakes.
-    assert elapsed < 1.0, f"{elapsed * 1000:.1f} ms: the parser did unbounded work"
+    # takes well under a millisecond; 10 s stays far from both, even on a loaded CI machine
+    assert elapsed < 10.0, f"{elapsed * 1000:.1f} ms: the parser did unbounded work"
 
 
 def test_hostile_corpus_is_large():
