@@ -3,8 +3,9 @@
     symimplicit derive TEXT --unknown X [--params a,b] [--order N | --wrt a,a,b]
                        [--format text|latex|markdown|json] [--document] [--pdf FILE]
     symimplicit verify TEXT --unknown X --at a=1,b=0 [--dps 50] [--x0 V]
-    symimplicit study  TEXT --unknown X --over a=0.5:1.5:101 [--at b=0] [--plot FILE.png]
-                       [--csv FILE] [--workers N] [--progress]
+                       [--format text|markdown|latex|json]
+    symimplicit study  TEXT --unknown X --over a=0.5:1.5:101[:log] [--at b=0] [--plot FILE.png]
+                       [--csv FILE] [--workers N] [--progress] [--format text|markdown|json]
     symimplicit certify TEXT --unknown X --at a=1,b=0 [--dps 50] [--format json]
     symimplicit demo   (also: symimplicit with no arguments)
 
@@ -48,11 +49,13 @@ _EPILOG = {
     "verify": """examples:
   symimplicit verify "x = cos(a*x + b)" --at a=1,b=0
   symimplicit verify "E - e*sin(E) - M" --unknown E --at e=0.3,M=1.1 --x0 1 --dps 80
+  symimplicit verify "x = cos(a*x + b)" --at a=1,b=0 --format json
 
 exit status: 0 when every value is within tolerance, 1 when not, 2 on an error.""",
     "study": """examples:
   symimplicit study "x = a*tanh(x)" --over a=1.01:2:50 --x0 1 --plot tanh.png
-  symimplicit study "x = cos(a*x + b)" --over a=0.5:1.5:101 --at b=0 --workers 2""",
+  symimplicit study "x = cos(a*x + b)" --over a=0.5:1.5:101 --at b=0 --workers 2
+  symimplicit study "x = a*tanh(x)" --over a=1.000001:2:40:log --x0 1 --format json""",
     "demo": """The seed's fixed point x = cos(ax + b): its derivation, the gradient of the
 implicit tape primitive, and three gradients (ours, the seed's unrolled loop, the
 seed's hand-written FixedPoint) judged against mpmath.""",
@@ -105,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     order.add_argument("--wrt", metavar="A,A,B", action="append",
                        help="one (mixed) derivative, e.g. a,a,b for ∂³x/∂a²∂b, with its chain")
     derive.add_argument("--format", "-f", choices=("text", "latex", "markdown", "json"),
-                        default="text", help="output format (default: text)")
+                        help="output format (default: text; with --pdf, none unless given)")
     derive.add_argument("--document", action="store_true",
                         help="with --format latex: a standalone document, not an align*")
     derive.add_argument("--pdf", metavar="FILE", help="also compile the derivation to a PDF "
@@ -123,15 +126,17 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--dps", type=int, default=50, help="digits of the reference (50)")
     verify.add_argument("--x0", metavar="V", help="initial guess (comma-separated for vectors)")
     verify.add_argument("--tol", type=float, help="relative error allowed (default: from κ)")
-    verify.add_argument("--format", "-f", choices=("text", "markdown", "latex"), default="text")
+    verify.add_argument("--format", "-f", choices=("text", "markdown", "latex", "json"),
+                        default="text", help="output format (default: text)")
 
     study = sub.add_parser("study", parents=[common], formatter_class=raw,
                            help="sweep parameters: κ and gradient errors against mpmath",
                            description="Sweep parameters; at each point the condition κ and "
                            "the errors of the implicit, unrolled and finite-difference gradients.",
                            epilog=_EPILOG["study"])
-    study.add_argument("--over", action="append", required=True, metavar="A=LO:HI:N",
-                       help="a swept parameter: N points from LO to HI (repeat for a grid)")
+    study.add_argument("--over", action="append", required=True, metavar="A=LO:HI:N[:log]",
+                       help="a swept parameter: N points from LO to HI, evenly spaced, or "
+                            "log-spaced with ':log' (LO, HI > 0); repeat for a grid")
     study.add_argument("--at", metavar="B=0", help="values of the other parameters")
     study.add_argument("--dps", type=int, default=30, help="digits of the reference (30)")
     study.add_argument("--x0", metavar="V", help="initial guess (comma-separated for vectors)")
@@ -141,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="processes for the mpmath references (default 1: in-process)")
     study.add_argument("--progress", action="store_true", default=None,
                        help="show a progress bar on stderr (default: when stderr is a terminal)")
+    study.add_argument("--format", "-f", choices=("text", "markdown", "json"), default="text",
+                       help="output format (default: text)")
 
     from symimplicit.cli_certify import add_parser as add_certify
     add_certify(sub)                                         # symimplicit certify (cli_certify.py)
@@ -188,8 +195,11 @@ def _assignments(value: str | None, option: str) -> dict[str, float]:
     return out
 
 
+_SPACINGS = ("lin", "log")
+
+
 def _sweep(items: list[str]) -> dict[str, object]:
-    """['a=0.5:1.5:101'] -> {'a': linspace(0.5, 1.5, 101)}."""
+    """['a=0.5:1.5:101'] -> {'a': linspace(0.5, 1.5, 101)}; 'a=1e-6:1:50:log' -> geomspace."""
     import numpy as np
 
     from symimplicit.precision.limits import MAX_STUDY_POINTS
@@ -198,8 +208,11 @@ def _sweep(items: list[str]) -> dict[str, object]:
     for item in items:
         name, eq, spec = item.partition("=")
         parts = spec.split(":")
+        spacing = parts.pop().strip().lower() if len(parts) == 4 else "lin"
         if not eq or not name.strip().isidentifier() or len(parts) != 3:
-            raise CliError(f"--over expects NAME=LO:HI:N, got {item!r}")
+            raise CliError(f"--over expects NAME=LO:HI:N or NAME=LO:HI:N:log, got {item!r}")
+        if spacing not in _SPACINGS:
+            raise CliError(f"--over: the spacing {spacing!r} in {item!r} is not 'lin' or 'log'")
         lo, hi = (_number(p, "--over") for p in parts[:2])
         try:
             n = int(parts[2])
@@ -211,7 +224,15 @@ def _sweep(items: list[str]) -> dict[str, object]:
         if n > MAX_STUDY_POINTS:
             raise CliError(f"--over: {n} points exceed the limit of {MAX_STUDY_POINTS} "
                            "(each point is a high-precision solve)")
-        out[name.strip()] = np.linspace(lo, hi, n)
+        if spacing == "log" and not (lo > 0 and hi > 0):
+            raise CliError(f"--over: log spacing needs positive ends, got {lo!r} and {hi!r} "
+                           f"in {item!r}")
+        if spacing == "log":                                 # log θ evenly spaced, ends exact
+            values = np.geomspace(lo, hi, n)
+            values[0], values[-1] = lo, hi
+        else:
+            values = np.linspace(lo, hi, n)
+        out[name.strip()] = values
     return out
 
 
@@ -295,6 +316,7 @@ def _outputs(args, *options: str) -> None:
 
 
 def _derive(args, out) -> int:
+    from symimplicit.precision.display import param_order_text
     from symimplicit.report import derivation_text, markdown
     from symimplicit.report.summary import derivation_summary
 
@@ -307,14 +329,16 @@ def _derive(args, out) -> int:
     for wrt in requests:
         d.derivative(*wrt)
     options = {"wrt": requests[0]} if args.wrt else {}
-    if args.format == "json":
+    fmt = args.format or (None if args.pdf else "text")     # --pdf alone: no text dump
+    if fmt == "json":
         out.write(json.dumps(derivation_summary(d, requests), indent=2) + "\n")
-    elif args.format == "latex":
+    elif fmt == "latex":
         out.write(d.latex(document=args.document, **options) + "\n")
-    elif args.format == "markdown":
-        out.write(markdown(d, **options))
-    else:
-        out.write(derivation_text(d, wrt=options.get("wrt")))
+    elif fmt == "markdown":
+        out.write(param_order_text(statement) + "\n\n" + markdown(d, **options))
+    elif fmt == "text":
+        out.write(param_order_text(statement) + "\n\n"
+                  + derivation_text(d, wrt=options.get("wrt")))
     if args.pdf:
         path = d.pdf(args.pdf, **options)
         sys.stderr.write(f"{PROG}: wrote {path}\n")
@@ -330,7 +354,8 @@ def _verify(args, out) -> int:
     options = {} if args.x0 is None else {"x0": _x0(args.x0)}
     report = verify(statement, at=_assignments(args.at, "--at"), dps=args.dps, tol=args.tol,
                     **options)
-    text = {"text": str, "markdown": lambda r: r.markdown(), "latex": lambda r: r.latex()}
+    text = {"text": str, "markdown": lambda r: r.markdown(), "latex": lambda r: r.latex(),
+            "json": lambda r: r.to_json()}
     out.write(text[args.format](report).rstrip("\n") + "\n")
     return 0 if report.ok else 1
 
@@ -355,7 +380,8 @@ def _study(args, out) -> int:
                            progress=progress, **options)
     else:
         result = study(statement, over=over, at=at, dps=args.dps, progress=progress, **options)
-    out.write(str(result).rstrip("\n") + "\n")
+    text = {"text": str, "markdown": lambda r: r.markdown(), "json": lambda r: r.to_json()}
+    out.write(text[args.format](result).rstrip("\n") + "\n")
     if args.csv:
         result.to_csv(args.csv)
         sys.stderr.write(f"{PROG}: wrote {args.csv}\n")

@@ -107,6 +107,9 @@ class ImplicitLayer(Function):
     def __repr__(self):
         return f"ImplicitLayer({self.statement!r}, method={self.method!r})"
 
+    params = property(lambda self: self.compiled.params,
+                      doc="The parameters in call order: ``layer(*values)`` takes them so.")
+
     # -- construction helpers ------------------------------------------------ #
     def _make_solver(self):
         c, method = self.compiled, self.method

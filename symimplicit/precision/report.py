@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from symimplicit.errors import DerivationError, GradientMismatchError
+from symimplicit.precision.display import dumps, html_table, json_number, param_order_text
 from symimplicit.precision.reference import EPS
 
 __all__ = ["Row", "VerifyReport", "EPS", "default_tol", "TOL_FACTOR", "TOL_CEILING",
@@ -187,6 +188,7 @@ class VerifyReport:
         head = [f"verify {self.target} at {self._at_text()}",
                 f"reference: mpmath {self.dps} digits ({self.backend} backend), IFT and "
                 f"Richardson routes agree to {routes}"]
+        head.append(param_order_text(self.statement))
         if self.start:
             head.append(f"reference solved from {self.start}")
         return head + [f"κ = {self.kappa:.4g}, {self._tol_text()}, {self.seconds:.3f} s"]
@@ -223,6 +225,55 @@ class VerifyReport:
 
     def _repr_markdown_(self) -> str:
         return self.markdown()
+
+    def _repr_html_(self) -> str:
+        """The table as HTML for notebooks (every cell escaped)."""
+        head = ["quantity", "float64", "reference", "rel. error", "digits", "ulps", "κ"]
+        body = [[r.name, repr(r.value), self._ref_text(r.reference), r.error_text(),
+                 f"{r.digits:.1f}", f"{r.ulps:.3g}", f"{r.kappa:.3g}"] for r in self.rows]
+        return html_table(head, body, caption=self._header(),
+                          footer=[self._verdict()] + [f"note: {n}" for n in self.notes])
+
+    def as_dict(self) -> dict:
+        """The report as JSON-ready data (``symimplicit verify --format json``).
+
+        Floats are numbers (NaN/inf as the strings 'nan'/'inf'); each row's
+        ``reference`` is a decimal string with the reference's ``dps`` digits, so no
+        digit is lost to a float64 parse.  ``params`` is the call order of ``at``.
+
+        Examples
+        ========
+
+        >>> from symimplicit.parsing import parse
+        >>> from symimplicit.precision import verify
+        >>> data = verify(parse("x = cos(a*x + b)"), at={"a": 1, "b": 0}, dps=30).as_dict()
+        >>> data["ok"], data["params"], [r["name"] for r in data["rows"]]
+        (True, ['a', 'b'], ['x', '∂x/∂a', '∂x/∂b'])
+        >>> data["rows"][0]["reference"]
+        '0.739085133215160641655312087674'
+        """
+        st = self.statement
+        rows = [{"name": r.name, "kind": r.kind, "value": json_number(r.value),
+                 "reference": self._ref_text(r.reference, self.dps),
+                 "rel_error": json_number(r.rel_error), "absolute": bool(r.absolute),
+                 "digits": json_number(r.digits), "ulps": json_number(r.ulps),
+                 "kappa": json_number(r.kappa), "bound": json_number(r.bound),
+                 "tol": json_number(r.tol if self.tol is None else self.tol),
+                 "ok": bool(r.ok(self.tol))} for r in self.rows]
+        return {
+            "target": self.target, "statement": repr(st), "kind": getattr(st, "kind", None),
+            "unknowns": [s.name for s in getattr(st, "unknowns", ())],
+            "params": [p.name for p in getattr(st, "params", ())],
+            "at": {k: json_number(v) for k, v in self.at.items()},
+            "dps": self.dps, "tol": json_number(self.tol), "kappa": json_number(self.kappa),
+            "route_digits": json_number(self.route_digits), "suspect": self.suspect,
+            "ok": self.ok, "digits": json_number(self.digits), "backend": self.backend,
+            "start": self.start, "rows": rows, "notes": list(self.notes),
+        }
+
+    def to_json(self) -> str:
+        """:meth:`as_dict` as strict JSON text."""
+        return dumps(self.as_dict())
 
     def latex(self) -> str:
         """The table as a LaTeX ``array`` (renders in MathJax and in a document)."""

@@ -7,10 +7,14 @@ import math
 import numpy as np
 
 from symimplicit.errors import MissingDependencyError, OutputError
+from symimplicit.precision.display import dumps, html_table, json_number, param_order_text
 from symimplicit.precision.output import output_path
 from symimplicit.precision.reference import EPS
 
 __all__ = ["Study"]
+
+HTML_ROWS = 60
+"""Rows shown by ``Study._repr_html_`` before it elides the middle."""
 
 ERROR_COLUMNS = ("implicit_error", "proved_error", "unrolled_error", "fd_error", "solution_error")
 
@@ -68,18 +72,33 @@ class Study:
         line = lambda row: "  ".join(c.rjust(w) for c, w in zip(row, widths))
         return "\n".join([line(names), line(["-" * w for w in widths])] + [line(c) for c in cells])
 
-    def __str__(self) -> str:
-        head = f"Study of {self.statement!r} over {', '.join(self.swept)} " \
-               f"(mpmath {self.dps} digits, {len(self)} points)"
-        lines = [head, self.table()]
+    def _title(self) -> str:
+        return (f"Study of {self.statement!r} over {', '.join(self.swept)} "
+                f"(mpmath {self.dps} digits, {len(self)} points)")
+
+    def _reason_lines(self) -> list[str]:
+        lines = []
         for k in sorted(self.reasons):
             where = ", ".join(f"{n}={_fmt(self._cols[n][k], exact=True)}" for n in self.swept
                               if n in self._cols)
             lines.append(f"row {k} ({where}): {self.reasons[k]}")
-        return "\n".join(lines)
+        return lines
+
+    def _head_lines(self) -> list[str]:
+        head = [self._title()]
+        if self.statement is not None:
+            head.append(param_order_text(self.statement))
+        return head
+
+    def __str__(self) -> str:
+        return "\n".join(self._head_lines() + [self.table()] + self._reason_lines())
 
     def __repr__(self) -> str:
         return f"<Study over {self.swept}: {len(self)} points, columns {self.columns}>"
+
+    def markdown(self) -> str:
+        """The title, the parameters' call order, the table in Markdown, and why rows fail."""
+        return "\n\n".join(self._head_lines() + [self._repr_markdown_()] + self._reason_lines())
 
     def _repr_markdown_(self) -> str:
         names = self.columns
@@ -87,6 +106,51 @@ class Study:
         rows += ["| " + " | ".join(_fmt(self._cols[n][i], n in self.swept) for n in names) + " |"
                  for i in range(len(self))]
         return "\n".join(rows)
+
+    def _repr_html_(self) -> str:
+        """The table as HTML for notebooks (every cell escaped); past HTML_ROWS rows,
+        the first and last HTML_ROWS // 2 with a marker row between."""
+        names = self.columns
+        cell = lambda i: [_fmt(self._cols[n][i], n in self.swept) for n in names]
+        N, half = len(self), HTML_ROWS // 2
+        if N <= HTML_ROWS:
+            body = [cell(i) for i in range(N)]
+        else:
+            body = ([cell(i) for i in range(half)] + [[f"… {N - 2 * half} rows …"] + [""] *
+                    (len(names) - 1)] + [cell(i) for i in range(N - half, N)])
+        return html_table(names, body, caption=self._head_lines(), footer=self._reason_lines(),
+                          numeric_from=0)
+
+    def as_dict(self) -> dict:
+        """The study as JSON-ready data (``symimplicit study --format json``).
+
+        ``columns``: name -> list of floats, one per point (NaN/inf as the strings
+        'nan'/'inf'); ``params``: the statement's parameters in call order;
+        ``reasons``: row index (as a string) -> why that row holds NaN or inf.
+
+        Examples
+        ========
+
+        >>> from symimplicit.parsing import parse
+        >>> from symimplicit.precision import study
+        >>> s = study(parse("x = a*tanh(x)"), over={"a": [1.5, 2.0]}, dps=20, x0=1)
+        >>> data = s.as_dict()
+        >>> data["swept"], data["points"], data["columns"]["a"]
+        (['a'], 2, [1.5, 2.0])
+        """
+        st = self.statement
+        return {
+            "statement": None if st is None else repr(st),
+            "params": [p.name for p in getattr(st, "params", ())],
+            "swept": list(self.swept), "dps": self.dps, "points": len(self),
+            "columns": {n: [json_number(v) for v in self._cols[n]] for n in self.columns},
+            "notes": list(self.notes),
+            "reasons": {str(k): v for k, v in sorted(self.reasons.items())},
+        }
+
+    def to_json(self) -> str:
+        """:meth:`as_dict` as strict JSON text."""
+        return dumps(self.as_dict())
 
     def to_csv(self, path) -> None:
         """Write the columns as CSV (header = column names, full float precision)."""
