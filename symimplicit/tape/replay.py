@@ -319,18 +319,19 @@ def _on_tape(fn, values, guards=None):
 
 
 def _compile(y, leaves, guards):
-    """The replay function of one recording (None when the graph is not worth compiling)."""
+    """(replay function, its source) of one recording; (None, None) when not compiled."""
     if y is None or not y._parents:
-        return None
+        return None, None
     try:
         program = _Program(y, leaves, guards)
     except _NotCompilable:
-        return None
+        return None, None
     if y not in program.depends:
-        return None
+        return None, None
     namespace = dict(_GLOBALS)
+    # the source holds generated names only (x3, v12, k4 ...): objects are passed to _make
     exec(compile(program.source, "<symimplicit.tape.replay>", "exec"), namespace)  # noqa: S102
-    return namespace["_make"](*program.objects)
+    return namespace["_make"](*program.objects), program.source
 
 
 class _Compiled:
@@ -340,6 +341,7 @@ class _Compiled:
         self.fn = fn
         self.programs = {}   # number of arguments -> [run, ...], most recently used first
         self.recordings = 0  # how many times fn ran on the tape (first call + guard changes)
+        self.source = None   # the generated source of the latest recording (for reading)
         self.__doc__ = getattr(fn, "__doc__", None)
 
     def __call__(self, *args):
@@ -361,8 +363,9 @@ class _Compiled:
         guards = []
         self.recordings += 1
         value, grads, y, leaves = _on_tape(self.fn, values, guards)
-        run = _compile(y, leaves, guards)
+        run, source = _compile(y, leaves, guards)
         if run is not None:
+            self.source = source
             runs = self.programs.setdefault(len(values), [])
             runs.insert(0, run)
             del runs[_MAX_PROGRAMS:]
@@ -379,7 +382,9 @@ def value_and_grad(fn, *, compile: bool = False):
     (``<``, ``<=``, ``>``, ``>=``, ``bool()``, ``float()``, ``int()``) are guards: when
     one comes out differently on a later call (another number of iterations, another
     branch), ``fn`` is recorded again and both programs are kept.  Reading ``.value``
-    inside ``fn`` is not guarded: branch on the Scalar itself.  ``fn`` must be pure
+    inside ``fn`` is not guarded: branch on the Scalar itself.  Values that reach neither
+    the result nor a guard are not replayed (dead code), so a domain error there is
+    raised by the recording only.  ``fn`` must be pure
     (its Functions deterministic) for a replay to equal a fresh recording.
 
     Parameters
