@@ -78,7 +78,7 @@ def layer_per_call(number: int, repeat: int) -> None:
         return best_of(loop, repeat) / number * 1e6
 
     t_ours = run(ours)
-    print(f"    {"symimplicit compiled replay":34s} {t_ours:8.2f} µs")
+    print(f"    {'symimplicit compiled replay':34s} {t_ours:8.2f} µs")
     try:
         import jax
         import jax.numpy as jnp
