@@ -10,6 +10,7 @@ primitive lives in :mod:`symimplicit.twins`.
 """
 from symimplicit.tape.engine import Function, Saved, Scalar, value_of
 from symimplicit.tape.walks import backward, grad, reset_grad, trace
+from symimplicit.tape.replay import value_and_grad
 from symimplicit.tape.ops import (
     ELEMENTARY, PARTIALS, Abs, Acos, Acosh, Asin, Asinh, Atan, Atanh, Cos, Cosh, Divide, Erf, Exp, Expm1,
     Log, Log1p, Minus, Mod, Neg, Plus, Pow, Primitive, Sin, Sinh, Sqrt, Sum, Tan, Tanh, Times,
@@ -17,6 +18,7 @@ from symimplicit.tape.ops import (
 
 __all__ = [
     "Scalar", "Function", "Saved", "trace", "backward", "grad", "reset_grad", "value_of",
+    "value_and_grad",
     "Primitive", "ELEMENTARY", "PARTIALS",
     "Plus", "Sum", "Minus", "Neg", "Times", "Divide", "Pow", "Mod", "Abs",
     "Cos", "Sin", "Tan", "Exp", "Log", "Sqrt", "Tanh", "Atan", "Sinh", "Cosh",

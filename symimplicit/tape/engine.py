@@ -20,6 +20,7 @@ from __future__ import annotations
 __all__ = ["Scalar", "Function", "Saved", "trace", "backward", "grad", "reset_grad", "value_of"]
 
 _NUMBER_TYPES = (int, float)
+_GUARDS = [None]  # the guard log of the replay recording in progress (None: not recording)
 _MATH_ERRORS = (ValueError, OverflowError, ZeroDivisionError)
 
 
@@ -84,14 +85,26 @@ class Scalar:
 
     __str__ = __repr__
 
+    # While symimplicit.tape.replay records a program, each value that leaves the tape
+    # (a comparison, bool(), float(), int()) is logged as a guard: (node, op, other, outcome).
     def __float__(self) -> float:
+        log = _GUARDS[0]
+        if log is not None:
+            log.append((self, "==", self.value, True))   # the program holds for this value only
         return float(self.value)
 
     def __int__(self) -> int:
+        log = _GUARDS[0]
+        if log is not None:
+            log.append((self, "==", self.value, True))
         return int(self.value)
 
     def __bool__(self) -> bool:
-        return bool(self.value)
+        out = bool(self.value)
+        log = _GUARDS[0]
+        if log is not None:
+            log.append((self, "bool", None, out))
+        return out
 
     # -- comparisons --------------------------------------------------------------
     # Equality and hashing are by identity: a Scalar is a graph node, not a value
@@ -104,16 +117,28 @@ class Scalar:
     __hash__ = object.__hash__
 
     def __lt__(self, other):
-        return self.value < value_of(other)
+        out = self.value < value_of(other)
+        if _GUARDS[0] is not None:
+            _GUARDS[0].append((self, "<", other, out))
+        return out
 
     def __le__(self, other):
-        return self.value <= value_of(other)
+        out = self.value <= value_of(other)
+        if _GUARDS[0] is not None:
+            _GUARDS[0].append((self, "<=", other, out))
+        return out
 
     def __gt__(self, other):
-        return self.value > value_of(other)
+        out = self.value > value_of(other)
+        if _GUARDS[0] is not None:
+            _GUARDS[0].append((self, ">", other, out))
+        return out
 
     def __ge__(self, other):
-        return self.value >= value_of(other)
+        out = self.value >= value_of(other)
+        if _GUARDS[0] is not None:
+            _GUARDS[0].append((self, ">=", other, out))
+        return out
 
     # -- arithmetic operators are installed by symimplicit.tape.ops -----------
 
