@@ -9,7 +9,7 @@ The loss Σx* is differentiated with respect to p and h (20 parameters) at K ran
 draws (seed 0) where about half of the constraints are active.
 
 * symimplicit: ``Minimize(..., constraints=[G x <= h]).primitive()``, cold start per call
-  (``warm_start=False``: interior point + active-set polish) and default warm start;
+  (the default ``warm_start=False``: interior point + active-set polish) and ``warm_start=True``;
 * cvxpylayers (JAX interface; its default conic solver and diffcp's adjoint), if installed
   (``pip install 'symimplicit[bench]'``);
 * the same along a path of nearby (p, h), where the warm start (the previous active set,

@@ -254,9 +254,17 @@ def test_bad_calls():
         WEAK.primitive(side="up")
 
 
-def test_warm_start_is_the_cold_answer():
+def test_default_layer_gives_the_same_bits_whatever_it_solved_before():
+    points = list(itertools.product([-1.0, 0.5, 2.0], repeat=3))
+    fresh = [NNLS.primitive().solve(*bv) for bv in points]       # a new layer per point
     layer = NNLS.primitive()
-    cold = NNLS.primitive(warm_start=False)
+    for bv, want in zip(points[::-1] + points, fresh[::-1] + fresh):
+        assert layer.solve(*bv) == want                          # bit for bit, in any order
+
+
+def test_opt_in_warm_start_finds_the_cold_minimizer():
+    layer = NNLS.primitive(warm_start=True)
+    cold = NNLS.primitive()
     for bv in itertools.product([-1.0, 0.5, 2.0], repeat=3):
         assert layer.solve(*bv) == pytest.approx(cold.solve(*bv), rel=1e-15, abs=1e-15)
 

@@ -17,18 +17,21 @@ or a finite difference:
 
   with Z all the system unknowns (multipliers too) as the items of a hidden node of the
   layer's saved solution, and λ from :func:`solve` (x = A⁻¹b on the tape, itself
-  differentiable: b̄ = A⁻ᵀx̄, Ā = -b̄xᵀ).
+  differentiable: b̄ = A⁻ᵀx̄, Ā = -b̄xᵀ);
+* inequality-constrained argmin: the same rule on the rows and columns of the active set A
+  of the full KKT system (locally z_A(θ) solves F_A = 0 and every inactive μ is 0, so its
+  cotangent is dropped).
 """
 from __future__ import annotations
 
 import numpy as np
 import sympy as sp
 
-from symimplicit.errors import SingularJacobianError
+from symimplicit.errors import NonDifferentiableError, SingularJacobianError
 from symimplicit.tape.engine import Function, Saved, Scalar, items_of, record
 from symimplicit.lower.solvers import solve_transposed
 
-__all__ = ["explicit_vjp_tape", "layer_vjp_tape", "solve"]
+__all__ = ["active_set_vjp_tape", "explicit_vjp_tape", "layer_vjp_tape", "solve"]
 
 
 def _scaled(g, d):
@@ -168,8 +171,11 @@ class _VectorRule:
         self.layer = layer
         self.full = None
 
+    def _compiled(self):
+        return self.layer.compiled
+
     def _lower(self):
-        layer, c = self.layer, self.layer.compiled
+        layer, c = self.layer, self._compiled()
         self.J = _lowered(c.jacobian_exprs, c.args, f"∂F/∂z of {layer.name}")
         self.Ftheta = _lowered(c.param_jacobian_exprs, c.args, f"∂F/∂θ of {layer.name}")
         # the hidden node of all system unknowns z = (x, λ) at the saved solution
@@ -179,11 +185,18 @@ class _VectorRule:
     def __call__(self, g, node):
         if self.full is None:
             self._lower()
-        c = self.layer.compiled
-        z, _, _ = node.state
+        c = self._compiled()
+        z = self._solution(node.state)
         joint = record(self.full, [float(v) for v in z], node._parents, node.state)[0]._parents[0]
-        zbar = list(g) + [0] * (c.n - c.n_user)                           # multipliers: no cotangent
+        g = list(g) if isinstance(g, (list, tuple)) else [g]
+        zbar = g + [0] * (c.n - len(g))                                   # multipliers: no cotangent
         return self._full_vjp_tape(zbar, joint)
+
+    def _solution(self, state):
+        return state[0]                                                   # (z, lu, θ)
+
+    def _rows(self, state):
+        return range(self._compiled().n)                                  # every unknown
 
     def _full_vjp(self, g, node):
         c = self.layer.compiled
@@ -192,21 +205,56 @@ class _VectorRule:
         return [float(v) for v in -(c.param_jacobian(z, theta).T @ lam)]  # θ̄ = -F_θᵀ λ
 
     def _full_vjp_tape(self, g, node):
-        c = self.layer.compiled
+        c = self._compiled()
         n, p = c.n, c.p
+        rows = list(self._rows(node.state))                               # the equations that hold
         args = (*items_of(node), *node._parents)                          # (Z, Θ) as nodes
         J = [_call(e, args) for e in self.J]
-        JT = [[J[j * n + i] for j in range(n)] for i in range(n)]
-        lam = solve(JT, list(g))                                          # λ = J⁻ᵀ z̄
+        JT = [[J[j * n + i] for j in rows] for i in rows]
+        lam = solve(JT, [g[i] for i in rows])                             # λ = J⁻ᵀ z̄ (on the rows)
         Ft = [_call(e, args) for e in self.Ftheta]
         out = []
         for k in range(p):                                                # θ̄ₖ = -Σᵢ (F_θ)ᵢₖ λᵢ
             total = 0
-            for i in range(n):
-                term = _scaled(lam[i], Ft[i * p + k])
+            for r, i in enumerate(rows):
+                term = _scaled(lam[r], Ft[i * p + k])
                 total = term if (total.__class__ is int and total == 0) else total + term
             out.append(-total if isinstance(total, Scalar) or total != 0 else 0)
         return out
+
+
+def active_set_vjp_tape(layer):
+    """The ``vjp_tape`` of an :class:`~symimplicit.lower.inequality.InequalityLayer`."""
+    return _ActiveSetRule(layer)
+
+
+class _ActiveSetRule(_VectorRule):
+    """:class:`_VectorRule` on the active set's rows and columns of the full KKT system."""
+
+    def _compiled(self):
+        return self.layer.kkt.c
+
+    def __call__(self, g, node):
+        point, _ = node.state
+        if point.weak:                    # the first-order rule raises NonDifferentiableError ...
+            self.layer._vjp(g, node)
+            raise NonDifferentiableError(  # ... or, with side=, gives one-sided first derivatives only
+                f"{self.layer.name}: create_graph at a weakly active constraint: one-sided "
+                "derivatives have no second derivative here (the active set changes)",
+                point=self.layer.kkt.point(point.z, node.state[1]))
+        return super().__call__(g, node)
+
+    def _solution(self, state):
+        return state[0].z                                                 # (KKTPoint, θ)
+
+    def _rows(self, state):
+        return self.layer.kkt.indices(state[0].active)                    # x, λ, μ_A
+
+    def _full_vjp(self, g, node):
+        point, theta = node.state
+        kkt, idx = self.layer.kkt, self.layer.kkt.indices(node.state[0].active)
+        lam = np.linalg.solve(point.jacobian.T, np.array(g, dtype=float)[idx])   # J_Aᵀ λ = z̄_A
+        return [float(v) for v in -(kkt.param_jacobian(point.z, theta)[idx].T @ lam)]
 
 
 def _never(*values):

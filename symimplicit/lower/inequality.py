@@ -27,6 +27,7 @@ import numpy as np
 
 from symimplicit.errors import (ArgumentError, NonDifferentiableError, NonFiniteError,
                                 StatementError, SymimplicitError)
+from symimplicit.lower.higher import active_set_vjp_tape
 from symimplicit.lower.kkt_solve import FullKKT, solve_kkt
 from symimplicit.lower.options import as_floats, check_max_iter, check_tol, parameter_value
 from symimplicit.tape.engine import Function, Saved
@@ -54,9 +55,12 @@ class InequalityLayer(Function):
     Options: ``x0`` (the start of the interior point method; default 0), ``tol`` and
     ``max_iter`` (of the Newton polish), ``multipliers``, ``side`` (``None``: a weakly
     active constraint makes backward raise NonDifferentiableError; ``"right"`` / ``"left"``:
-    one-sided partial derivatives there), ``warm_start`` (default True: start from the last
-    solution's active set; its result is kept only when it passes every check and lies
-    within a trust region of the previous solution).
+    one-sided partial derivatives there), ``warm_start`` (default False: every call solves
+    cold, so the same parameters give the same bits whatever was solved before; ``True``
+    starts the Newton polish from the last solution's active set and keeps its result only
+    when it passes every check and lies within a trust region of the previous solution: the
+    same minimizer where it is unique (convex problems), equal to rounding but not bit for
+    bit, and for a nonconvex problem possibly another local minimizer).
 
     Examples
     ========
@@ -78,7 +82,7 @@ class InequalityLayer(Function):
     """
 
     def __init__(self, statement, *, x0=None, tol=None, max_iter=None, multipliers=False,
-                 side=None, warm_start=True, name=None):
+                 side=None, warm_start=False, name=None):
         self.statement = statement
         self._who = who = name or "Minimize.primitive()"
         if side not in (None, "left", "right"):
@@ -93,7 +97,7 @@ class InequalityLayer(Function):
         self._warm = None
         self.last_point = None
         super().__init__(name or "MinimizeLayer", self._forward, vjp=self._vjp,
-                         n_outputs=self._n_out)
+                         n_outputs=self._n_out, vjp_tape=active_set_vjp_tape(self))
 
     def __repr__(self):
         return f"InequalityLayer({self.statement!r}, multipliers={self.with_multipliers})"
