@@ -42,6 +42,7 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 """Packages of Debian's texlive-latex-base only (amsmath, amssymb via texlive-base, geometry)."""
 
 _RELATIONS = {"==": "=", "<=": r"\leq", ">=": r"\geq", "<": "<", ">": ">", "!=": r"\neq"}
+_REVERSED = {"<=": ">=", ">=": "<=", "<": ">", ">": "<"}
 _SPLIT_SLACK = 1.0
 """A matrix equation wider than this many line budgets is written per component."""
 
@@ -74,7 +75,8 @@ def _steps(derivation, opts: _Options) -> list:
 
 def _names(derivation) -> set[str]:
     st = derivation.statement
-    return {s.name for s in (*st.system_unknowns, *st.params)}
+    mu = getattr(st, "inequality_multipliers", ())                    # μ of an active set
+    return {s.name for s in (*st.system_unknowns, *mu, *st.params)}
 
 
 # --------------------------------------------------------------------------- #
@@ -133,11 +135,13 @@ def _relations(step, p: DerivationPrinter, width: float) -> list[_Row]:
                 > _SPLIT_SLACK * width or step.kind in _RESULTS and _has_fraction(eq.rhs):
             parts = _components(eq) or parts
         for part in parts:
-            lhs, rhs = part.lhs, part.rhs
-            if part.rel_op == "==" and step.kind != "condition" and _is_zero(rhs) and \
-                    visible_width(p.doprint(lhs)) > _FLIP_WIDTH:
-                lhs, rhs = rhs, lhs
-            out.append(_Row(prefix, lhs, _RELATIONS.get(part.rel_op, part.rel_op), rhs))
+            lhs, rhs, op = part.lhs, part.rhs, part.rel_op
+            if _is_zero(rhs) and not isinstance(lhs, (sp.MatrixBase, sp.MatrixExpr)) and \
+                    (op == "==" and step.kind != "condition" and
+                     visible_width(p.doprint(lhs)) > _FLIP_WIDTH or
+                     visible_width(p.doprint(lhs)) > width / 2):
+                lhs, rhs, op = rhs, lhs, _REVERSED.get(op, op)     # long ≤ 0 as 0 ≥ long: breakable
+            out.append(_Row(prefix, lhs, _RELATIONS.get(op, op), rhs))
     return out
 
 
