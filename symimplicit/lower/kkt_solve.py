@@ -34,7 +34,9 @@ from symimplicit.lower.solvers import VectorNewton, smallest_curvature
 
 __all__ = ["FullKKT", "KKTPoint", "solve_kkt", "WEAK", "LICQ_COND"]
 
-WEAK = 1e-9            # |μᵢ| and |hᵢ| below WEAK·scale together: weakly active (no derivative)
+WEAK = 1e-12           # |μᵢ| and |hᵢ| below WEAK·scale together: weakly active (no derivative);
+                       # also the sign tests of the polish (1e-9 once let h = +2e-9 stand: an
+                       # infeasible x returned 1e-9 off, where float64 tells the side clearly)
 LICQ_COND = 1e12       # cond([Jg; Jh_A]) above this: the active gradients are dependent
 
 

@@ -143,6 +143,11 @@ def certify(target: Any, at: Mapping, dps: int = 50, against=None, tol: float | 
         values = parameter_values(statement, at)
     if kwargs:
         call_kwargs = {**call_kwargs, **kwargs}
+    inequalities = bool(getattr(statement, "inequalities", ()))
+    if inequalities:                               # h ≤ 0: certify the active set's KKT system
+        from symimplicit.precision.certify_inequality import active_statement, prove_active_set
+        original, active = statement, _active_set(fn, statement, values)
+        statement = active_statement(statement, active)
     problem = problem_of(statement)
     try:
         x64, g64 = run_float64(fn, values, problem.n_user, call_kwargs, label)
@@ -155,8 +160,17 @@ def certify(target: Any, at: Mapping, dps: int = 50, against=None, tol: float | 
         target_error = f"{type(exc).__name__}: {exc}".split("\n")[0]
     report = certify_values(statement, values, x64, g64, dps, x0=x0, tol=tol, wrt=wrt,
                             label=label, target_error=target_error)
+    if inequalities:
+        prove_active_set(report, original, active, values)
+        report.statement = original
     report.seconds = time.perf_counter() - start
     return report.raise_if_wrong() if strict else report
+
+
+def _active_set(fn, statement, values) -> tuple:
+    """The active set the float64 layer finds at ``values`` (the target's own, if a layer)."""
+    layer = fn if hasattr(fn, "kkt_point") else statement.primitive()
+    return tuple(layer.kkt_point(*values).active)
 
 
 @contextmanager
@@ -345,9 +359,10 @@ def _proved_rows(statement, x64, g64, solution, grad, higher, dps) -> list:
     xs, ps = statement.unknowns, statement.params
     rows = make_rows([str(x) for x in xs], "solution", [float(v) for v in x64], solution,
                      [derivative_latex(x) for x in xs], dps)
+    jacobian = [e for row in grad for e in row]                # ∂x/∂θ: one scale for all rows
     for i, x in enumerate(xs):
         rows += make_rows([f"∂{x}/∂{p}" for p in ps], "gradient", [float(v) for v in g64[i]],
-                          grad[i], [derivative_latex(x, p) for p in ps], dps)
+                          grad[i], [derivative_latex(x, p) for p in ps], dps, scale_of=jacobian)
     for S, values in higher:
         rows += make_rows([_derivative_name(x, S) for x in xs], "derivative", [None] * len(xs),
                           values, [_derivative_tex(x, S) for x in xs], dps)

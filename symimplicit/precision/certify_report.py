@@ -147,11 +147,16 @@ def _decimal(v, digits: int, rounding) -> str:
 
 
 def make_rows(names: list, kind: str, values: list, enclosures: list, latex: list,
-              dps: int) -> list:
-    """Rows for one quantity group (a solution vector or one unknown's gradient row)."""
+              dps: int, scale_of: list | None = None) -> list:
+    """Rows for one quantity group (a solution vector or one unknown's gradient row).
+
+    A component below ``ZERO_FLOOR`` times the largest of ``scale_of`` (default: the group's
+    own enclosures; for a gradient row, the whole Jacobian, whose entries it is computed
+    from) is measured absolutely against that floor, as verify's judge does."""
     with ivprec(dps + 5):
         proved = [e for e in enclosures if e is not None]
-        floor = ZERO_FLOOR * max([mag(e) for e in proved] + [mpmath.mpf(0)])
+        scale = [e for e in (scale_of if scale_of is not None else proved) if e is not None]
+        floor = ZERO_FLOOR * max([mag(e) for e in scale] + [mpmath.mpf(0)])
         if proved and all(mig(e) == 0 for e in proved):      # the whole row is proved ≈ 0
             floor = max(floor, mpmath.mpf(ABSOLUTE_FLOOR))
     rows = []
