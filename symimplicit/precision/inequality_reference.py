@@ -20,7 +20,7 @@ import mpmath
 
 from symimplicit.precision.mpsolve import MpProblem, backend
 from symimplicit.precision.reference import reference
-from symimplicit.precision.report import Row, VerifyReport, default_tol
+from symimplicit.precision.report import Row, VerifyReport
 
 __all__ = ["verify_inequality", "active_set_problem"]
 
@@ -79,7 +79,7 @@ def verify_inequality(fn, statement, values, dps, tol, richardson, call_kwargs, 
     rows.insert(n, row)
     report = VerifyReport(
         target=label, statement=statement, at=dict(zip((p.name for p in statement.params), values)),
-        dps=dps, tol=default_tol(ref.kappa) if tol is None else float(tol), kappa=ref.kappa,
+        dps=dps, tol=None if tol is None else float(tol), kappa=ref.kappa,
         rows=rows, route_digits=ref.route_digits, backend=backend(),
         seconds=time.perf_counter() - start,
         start=f"the layer's solution, active set {[str(statement.inequalities[i].source) for i in active]}")

@@ -36,10 +36,15 @@ class Judged:
     absolute: bool
 
 
+SUBNORMAL_BOUND = 2.0 ** -1022
+"""The least ē of any float64 result: u·ē = 2⁻¹⁰⁷⁵, half the spacing of subnormal numbers
+(below 2⁻¹⁰²² rounding is absolute: 1.25e-311 holds only 12 significant digits)."""
+
+
 def judge(value: float, reference, bound: float, work_dps: int) -> Judged:
     """The error of float64 ``value`` against ``reference`` (mpf) with rounding bound ``bound``."""
     value = float(value)
-    bound = float(bound) if math.isfinite(float(bound)) else math.inf
+    bound = max(float(bound), SUBNORMAL_BOUND) if math.isfinite(float(bound)) else math.inf
     with mpmath.workdps(work_dps):
         r = mpmath.mpf(reference)
         diff = abs(mpmath.mpf(value) - r) if math.isfinite(value) else mpmath.inf

@@ -293,10 +293,11 @@ def reference(problem: MpProblem, theta: Sequence, z0: Sequence, dps: int,
                                  "was checked")
                 return ref
             # relative difference, with floors for (near-)zero components: 10^-(dps/2) of the
-            # row's largest, 10^-dps·max(1, |zᵢ|) when the whole row vanishes, and the IFT's
-            # own rounding at `work` digits, ē·10^-(work - dps) (ē: the scale it is computed from)
-            scales = [max(s, mpmath.mpf(10) ** -dps * max(1, abs(zi)))
-                      for s, zi in zip(component_scales(grad, mpmath.mpf(10) ** (-dps // 2)), z)]
+            # Jacobian's largest entry (a component computed from entries of that size: 7e-161
+            # beside 0.5 is judged absolutely), 10^-dps·max(1, |zᵢ|) when everything vanishes,
+            # and the IFT's own rounding at `work` digits, ē·10^-(work - dps)
+            whole = max(component_scales(grad, mpmath.mpf(10) ** (-dps // 2)), default=0)
+            scales = [max(whole, mpmath.mpf(10) ** -dps * max(1, abs(zi))) for zi in z[:len(grad)]]
             ten = mpmath.mpf(10) ** -(work - dps)
             ref.richardson = rich
             ref.route_error = [[float(relative_error(r, g, max(s, ten * b)))
