@@ -324,6 +324,13 @@ def _derive(args, out) -> int:
     _outputs(args, "pdf")
     statement = _statement(args)
     active = args.active and [int(a) if a.isdigit() else a for a in args.active if a != "none"]
+    if args.active is None and getattr(statement, "inequalities", ()):
+        from symimplicit.errors import StatementError
+        names = ", ".join(f"[{c.index}] {c.source}" for c in statement.inequalities)
+        raise StatementError(f"the problem has inequality constraints ({names}): its derivative "
+                             "depends on which are active; name them with --active H (the "
+                             "text as given or its index; repeat for several; --active none "
+                             "for none); 'symimplicit verify' picks them from the solution")
     d = statement.derive() if args.active is None else statement.derive(active=active)
     requests = _requests(args, d)
     for wrt in requests:

@@ -152,6 +152,13 @@ def test_cli_derive_with_active(capsys):
     assert "active set" in capsys.readouterr().out
 
 
+def test_cli_derive_without_active_names_the_option(capsys):
+    from symimplicit.cli import main
+    code = main(["derive", "--minimize", "(x-a)^2", "--unknown", "x", "--constraint", "x >= 0"])
+    err = capsys.readouterr().err
+    assert code != 0 and "--active" in err and "[0] x >= 0" in err and "Traceback" not in err
+
+
 def test_lower_refuses_inequalities():
     with pytest.raises(StatementError, match="lower"):
         Minimize((x - a)**2, x, [a], constraints=[x >= 0]).lower()
