@@ -92,6 +92,15 @@ def _vjp_tape(name):
     def vjp_tape(g, node):
         return [_scaled(g, d) for d in PARTIALS[name](node)]
 
+    def kept(g, node, tag):
+        """(parent, g·∂out/∂parent) for the parents a walk keeps (interior, or leaves
+        tagged ``tag``; all with ``tag=None``): no node for a constant's cotangent (the
+        create_graph pass of benchmarks/higher_order.py built a quarter of its nodes
+        for constants)."""
+        return [(p, _scaled(g, d)) for p, d in zip(node._parents, PARTIALS[name](node))
+                if tag is None or p._parents or p._mark == tag]
+
+    vjp_tape.kept = kept
     return vjp_tape
 
 

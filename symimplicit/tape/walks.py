@@ -252,6 +252,11 @@ def _tape_walk(y: Scalar, g_out, tag=None) -> list:
                     f"create_graph: {fn.name} has no vjp in tape operations (vjp_tape), so its "
                     f"derivative cannot be differentiated again; give Function(..., vjp_tape=...) "
                     f"or build it from tape primitives (node {node!r})")
+            kept = getattr(rule, "kept", None)                   # elementary: only what is kept
+            if kept is not None:
+                for p, c in kept(g, node, tag):
+                    p._g = _accumulate(p._g, c)
+                continue
             for p, c in zip(node._parents, rule(g, node)):
                 if tag is None or p._parents or p._mark == tag:
                     p._g = _accumulate(p._g, c)
