@@ -1,7 +1,7 @@
 """``statement.to_jax()``: the solution z(θ) as a JAX function whose derivatives are the derived ones.
 
-The function is a ``jax.custom_jvp`` of the parameters.  Its primal is a JAX-traceable damped-free
-Newton solve (``jax.lax.while_loop``) on the lowered residual and Jacobian; its tangent rule is
+The function is a ``jax.custom_jvp`` of the parameters.  Its primal is a JAX-traceable Newton
+solve damped by backtracking (``jax.lax.while_loop``) on the lowered residual and Jacobian; its tangent rule is
 made of lowered derived formulas, the implicit function theorem
 
     scalar:  ẋ = Σⱼ Gⱼ(x, θ) θ̇ⱼ,   Gⱼ = ∂x/∂θⱼ = -F_θⱼ/F_x   (the derivation's gradient formula)
@@ -43,6 +43,7 @@ __all__ = ["to_jax", "lambdify_jax", "require_jax"]
 DEFAULT_MAX_ITER = 100
 STEP_ULPS = 4            # a step below 4 ulps of the iterate: converged (solvers.DEFAULT_TOL)
 FLOOR_ULPS = 2           # |F| ≤ 2ε·N(F): the residual is at its rounding floor (solvers.FLOOR)
+MAX_HALVINGS = 40        # backtracking: Newton's step halved until |F| decreases
 
 
 def require_jax():
@@ -178,10 +179,12 @@ def to_jax(statement, *, x0=None, tol=None, max_iter=None, x64: bool = True):
         def body(state):
             z, it, _ = state
             F, J, N = low.fjn(z, theta)
-            step = jnp.linalg.solve(J, F)                   # Newton: J δ = F, z ← z - δ
+            step = jnp.where(jnp.all(jnp.isfinite(J)), jnp.linalg.solve(J, F),
+                             jnp.nan)                       # Newton: J δ = F, z ← z - δ
             floor = jnp.all(jnp.abs(F) <= FLOOR_ULPS * eps * N)
             small = jnp.max(jnp.abs(step)) <= step_tol * (jnp.max(jnp.abs(z)) + tiny)
-            z_new = jnp.where(floor, z, z - step)
+            t = backtrack(lambda u: low.fjn(u, theta)[0], z, step, jnp.max(jnp.abs(F)))
+            z_new = jnp.where(floor, z, z - t * step)
             return z_new, it + 1, floor | small | ~jnp.all(jnp.isfinite(z_new))
 
         z, it, done = jax.lax.while_loop(cond, body, (z, 0, False))
@@ -198,14 +201,28 @@ def to_jax(statement, *, x0=None, tol=None, max_iter=None, x64: bool = True):
         def body(state):
             x, it, _ = state
             F, dF, N = low.fdfn(x, *params)
-            step = F / dF                                   # Newton: x ← x - F/F_x
+            usable = jnp.isfinite(dF) & (dF != 0)           # F_x = ±∞ would make a zero step
+            step = jnp.where(usable, F / dF, jnp.nan)       # Newton: x ← x - F/F_x (else: NaN)
             floor = jnp.abs(F) <= FLOOR_ULPS * eps * N
             small = jnp.abs(step) <= step_tol * (jnp.abs(x) + tiny)
-            x_new = jnp.where(floor, x, x - step)
+            t = backtrack(lambda u: low.fdfn(u, *params)[0], x, step, jnp.abs(F))
+            x_new = jnp.where(floor, x, x - t * step)
             return x_new, it + 1, floor | small | ~jnp.isfinite(x_new)
 
         x, it, done = jax.lax.while_loop(cond, body, (x, 0, False))
         return jnp.where(done & jnp.isfinite(x), x, jnp.nan)
+
+    def backtrack(residual, z, step, size):
+        """t = 1, 1/2, ... (at most MAX_HALVINGS) until |F(z - tδ)| is finite and below |F(z)|,
+        as the float64 solver damps Newton; 1 when none is (the final checks then decide)."""
+        def cond(state):
+            t, k = state
+            r = jnp.max(jnp.abs(residual(z - t * step)))
+            return (k < MAX_HALVINGS) & ~(jnp.isfinite(r) & (r < size))
+
+        t, k = jax.lax.while_loop(cond, lambda s: (s[0] / 2, s[1] + 1),
+                                  (jnp.ones((), z.dtype), 0))
+        return jnp.where(k < MAX_HALVINGS, t, 1.0)
 
     @jax.custom_jvp
     def solution(theta):
