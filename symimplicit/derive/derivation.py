@@ -223,7 +223,7 @@ class Derivation:
         raise DerivationError(f"{name} is {role} of {self.statement!r}; "
                               f"the parameters are {self._params_text()}")
 
-    def derivative(self, *params, explicit: bool = False):
+    def derivative(self, *params, explicit: bool = False, multipliers: bool = False):
         """∂ⁿx/∂θ_S for S = params (any order, any mix of parameters).
 
         Parameters
@@ -232,6 +232,8 @@ class Derivation:
         *params : parameters (Symbols or names) and repeat counts: ``derivative(a, 2, b)``
         explicit : systems only: the entries expanded (LU solve; small systems only)
             instead of the unevaluated solve
+        multipliers : a constrained Minimize: also the derivatives of the Lagrange
+            multipliers λ (shadow prices and their sensitivities), after the unknowns
 
         Returns
         =======
@@ -248,8 +250,18 @@ class Derivation:
         >>> from symimplicit import Root
         >>> x, y, a = sp.symbols("x y a")
         >>> d = Root([x - a*y, y - x**2 + a], [x, y], (a,)).derive()
-        >>> d.derivative(a).doit() == d.derivative(a, explicit=True)
-        True
+        >>> sp.simplify(d.derivative(a).doit() - d.derivative(a, explicit=True))
+        Matrix([
+        [0],
+        [0]])
+
+        The multipliers' derivatives: λ = -2m/3 for min x² + 2y² subject to x + y = m.
+
+        >>> from symimplicit import Minimize
+        >>> m = sp.Symbol("m")
+        >>> d = Minimize(x**2 + 2*y**2, [x, y], (m,), constraints=[x + y - m]).derive()
+        >>> d.derivative(m, explicit=True, multipliers=True).T
+        Matrix([[2/3, 1/3, -4/3]])
         """
         S = self._multi_index(params)
         if S not in self._order:
@@ -258,7 +270,7 @@ class Derivation:
             value = self._solution(S)[0, 0]
             return sp.Matrix([value]) if self.statement.is_vector else value
         self._check_invertible()
-        n_user = len(self.statement.unknowns)
+        n_user = len(self.unknowns if multipliers else self.statement.unknowns)
         if explicit:
             return sp.Matrix(self._systems.explicit(S)[:n_user, :])
         solved = self._systems.solution(S)

@@ -12,6 +12,8 @@ from typing import Any
 
 import sympy as sp
 
+from symimplicit.derive.conditions import failure
+
 __all__ = ["Step", "STEP_KINDS", "StepWriter", "Named", "ENTRY_BUDGET"]
 
 STEP_KINDS = ("statement", "differentiate", "partials", "collect", "solve", "result",
@@ -22,6 +24,10 @@ ENTRY_BUDGET = 120
 
 SMALL_SYSTEM = 3
 """Systems up to this many unknowns show J and ∂F/∂θ as bracketed matrices."""
+
+EXPANDED_OPS = 40
+"""A small system's expanded derivative entries are shown when each has at most this many
+operations (sympy.count_ops); longer ones would bury the solve."""
 
 
 @dataclass(frozen=True)
@@ -227,7 +233,21 @@ class StepWriter:
             Step("result", "The first derivatives, column by column: J ∂z/∂θⱼ = -∂F/∂θⱼ "
                  "(derivative() returns the unevaluated solve; .doit() expands it).",
                  per or solve, wrt),
-        ]
+        ] + self._expanded_entries(th)
+
+    def _expanded_entries(self, th: list) -> list[Step]:
+        """For a small system, the solve expanded entry by entry (multipliers included),
+        when every entry stays short; larger systems keep the solve unevaluated."""
+        if self.n > SMALL_SYSTEM:
+            return []
+        eqs = []
+        for t in th:
+            column = self.d.derivative(t, explicit=True, multipliers=True)
+            if any(sp.count_ops(e) > EXPANDED_OPS for e in column):
+                return []
+            eqs += [sp.Eq(sp.Derivative(Z, t), e) for Z, e in zip(self.Z, column)]
+        return [Step("result", "For this small system the solve expands entry by entry.",
+                     tuple(eqs), tuple(th))]
 
     def _display(self, expr):
         """Placeholders of lower-order derivatives as ∂z/∂θ... for display."""
@@ -256,9 +276,30 @@ class StepWriter:
 
     def condition(self) -> Step:
         zt = self._z_text()
-        text = (f"The implicit function theorem needs det ∂F/∂{zt} ≠ 0 and F differentiable "
-                "(no kink); the formulas fail where the following relations hold.")
-        if self.st.kind == "minimize":
-            text = text[:-1] + ", or where the second-order condition for a strict minimum fails."
+        conditions = self.d.conditions
+        minimize = self.st.kind == "minimize"
+        needs = (f"The implicit function theorem needs det ∂F/∂{zt} ≠ 0 and F differentiable "
+                 "(no kink)" + (", and a strict minimum needs the second-order condition"
+                                if minimize else ""))
+        if not conditions:                     # det is a nonzero constant, no kink, minimum
+            text = needs + ("; all of them hold" if minimize else "; both hold") + \
+                " for every value of the parameters, so the formulas hold wherever the " \
+                "solution exists."
+        elif any(c is sp.true for c in conditions):
+            text = needs + "; " + self._fails_everywhere() + "."
+        else:
+            text = needs + "; the formulas fail where " + \
+                ("the following relation holds." if len(conditions) == 1 else
+                 "any of the following relations holds.")
         show = {sp.ImmutableMatrix(self.d.jacobian): self.J}
-        return Step("condition", text, tuple(c.xreplace(show) for c in self.d.conditions))
+        shown = tuple(c.xreplace(show) for c in conditions if c is not sp.true)
+        return Step("condition", text, shown)
+
+    def _fails_everywhere(self) -> str:
+        """Why a condition that is identically True fails for every parameter value."""
+        if any(failure(r) is sp.true for r in self.d.second_order):
+            return ("the second-order condition fails for every value of the parameters: the "
+                    "stationary point is never a strict minimum (a maximum or a saddle), so "
+                    "the formulas describe a stationary point only")
+        return (f"det ∂F/∂{self._z_text()} vanishes identically, so the implicit function "
+                "theorem applies nowhere")

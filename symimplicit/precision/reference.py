@@ -203,14 +203,18 @@ class RichardsonBudgetError(SymimplicitError):
 
 def richardson_gradient(problem: MpProblem, z: Sequence, theta: Sequence, dps: int,
                         kappa: float = 1.0, order: int = RICHARDSON_ORDER,
-                        max_solves: int | None = None):
+                        max_solves: int | None = None, floor=0, gradient=None):
     """∂z/∂θ by Richardson-extrapolated central differences of θ ↦ z(θ).
 
-    For each θⱼ: steps hₖ = h₀ 2⁻ᵏ with h₀ = |θⱼ| (1 if θⱼ = 0) · 10^(-dps/(2·order+2)) / κ
+    For each θⱼ: steps hₖ = h₀ 2⁻ᵏ with h₀ = s · 10^(-dps/(2·order+2)) / κ, where
+    s = max(|θⱼ|, min(|z|/|∂z/∂θⱼ|, 1)) (the IFT ``gradient`` when given; 1 if both vanish)
     (near a singular point the solution map is analytic only within ~1/κ), solves
     at θ ± hₖ e_j warm-started from z(θ), and extrapolates the last ``order + 1``
     differences to h = 0.  Stops when two successive extrapolations agree to
-    10^-(dps+2).  Runs at the *current* mpmath precision (the caller raises it).
+    10^-(dps+2) relative to the column's largest entry or ``floor`` (the scale the
+    result is judged at: a column of 1e-57 entries beside a Jacobian of 0.5 needs no
+    57 more digits, and halving h on would only amplify the solves' rounding).
+    Runs at the *current* mpmath precision (the caller raises it).
 
     Each solve is warm-started next to its solution (at most SOLVE_STEPS Newton steps);
     more than ``max_solves`` solves in all (default RICHARDSON_MAX_SOLVES) raise
@@ -224,7 +228,16 @@ def richardson_gradient(problem: MpProblem, z: Sequence, theta: Sequence, dps: i
     tol = mpmath.mpf(10) ** (-dps - 2)
     prec_dps = mpmath.mp.dps
     for j in range(p):
-        scale = abs(mpmath.mpf(theta[j])) or mpmath.mpf(1)    # steps relative to θⱼ (Kₐ = 1.8e-5)
+        # steps relative to θⱼ (Kₐ = 1.8e-5), or to the distance ρ = |z|/|∂z/∂θⱼ| on which
+        # z changes, capped at 1, when that is larger (θⱼ = 1e-60 with ∂y/∂θⱼ = 0.5: steps of 1e-67
+        # would move z by less than the solves' precision)
+        scale = abs(mpmath.mpf(theta[j]))
+        if gradient is not None:
+            slope = max(abs(gradient[i][j]) for i in range(n_user))
+            zmax = max(abs(v) for v in z[:n_user])
+            if slope > 0 and zmax > 0:
+                scale = max(scale, min(zmax / slope, 1))     # (never wider than 1)
+        scale = scale or mpmath.mpf(1)
         h = scale * mpmath.mpf(10) ** (-math.ceil(dps / (2 * order + 2))) / max(kappa, 1)
         zsize = max(abs(v) for v in z[:n_user]) / scale       # |z|/|θ|: the floor for a zero z'
         points, last = [], None
@@ -248,7 +261,8 @@ def richardson_gradient(problem: MpProblem, z: Sequence, theta: Sequence, dps: i
             if last is not None:
                 size = max([abs(v) for v in estimate] + [mpmath.mpf(0)])
                 change = max(abs(a - b) for a, b in zip(estimate, last))
-                if len(points) == order + 1 and change <= tol * max(size, zsize * tol):
+                if len(points) == order + 1 and \
+                        change <= tol * max(size, zsize * tol, floor):
                     last = estimate
                     break
             last = estimate
@@ -282,21 +296,26 @@ def reference(problem: MpProblem, theta: Sequence, z0: Sequence, dps: int,
                     dps=dps, work_dps=work, system_solution=tuple(z),
                     solution_bound=tuple(sol_bound), gradient_bound=grad_bound, notes=[])
     if richardson and problem.p:
+        # the Richardson route stops at 10^-(work+2) of its column's largest entry, so an
+        # entry far below it is only good to that absolute size: judge every entry at
+        # least at the Jacobian's largest entry times 10^-(work+2) · 10^(dps - ROUTE_SLACK)
+        largest = max([abs(v) for row in grad for v in row] + [mpmath.mpf(0)])
+        whole = largest * mpmath.mpf(10) ** -(work - dps + 7)
         with mpmath.workdps(2 * work):
             zz = problem.solve(theta, z, 2 * work, digits=work + 5)
             try:
                 rich = richardson_gradient(problem, zz, [mpmath.mpf(t) for t in theta], work,
                                            kappa=kappa, max_solves=RICHARDSON_MAX_SOLVES
-                                           * max(1, problem.p))
+                                           * max(1, problem.p), floor=whole,
+                                           gradient=grad)
             except RichardsonBudgetError as exc:
                 ref.notes.append(f"Richardson route abandoned: {exc}; only the IFT route "
                                  "was checked")
                 return ref
-            # relative difference, with floors for (near-)zero components: 10^-(dps/2) of the
-            # Jacobian's largest entry (a component computed from entries of that size: 7e-161
-            # beside 0.5 is judged absolutely), 10^-dps·max(1, |zᵢ|) when everything vanishes,
+            # relative difference, with floors for (near-)zero components: `whole` (a component
+            # computed from entries of the Jacobian's size: 7e-161 beside 0.5 is judged
+            # absolutely), 10^-dps·max(1, |zᵢ|) when everything vanishes,
             # and the IFT's own rounding at `work` digits, ē·10^-(work - dps)
-            whole = max(component_scales(grad, mpmath.mpf(10) ** (-dps // 2)), default=0)
             scales = [max(whole, mpmath.mpf(10) ** -dps * max(1, abs(zi))) for zi in z[:len(grad)]]
             ten = mpmath.mpf(10) ** -(work - dps)
             ref.richardson = rich

@@ -24,11 +24,12 @@ def derivation_summary(derivation, requests) -> dict:
         item = {"wrt": [str(w) for w in wrt], "order": len(wrt)}
         if isinstance(value, sp.MatrixExpr):           # a system's unevaluated linear solve
             item["form"] = "linear solve J z = -R (entries expanded for small systems)"
-            value = derivation.derivative(*wrt, explicit=True) \
+            value = derivation.derivative(*wrt, explicit=True, multipliers=True) \
                 if len(st.system_unknowns) <= EXPLICIT_DET else \
                 sp.Matrix([value[i, 0] for i in range(value.shape[0])])
         if isinstance(value, sp.MatrixBase):
-            item["components"] = {str(x): _entry(v, p) for x, v in zip(st.unknowns, value)}
+            item["components"] = {str(x): _entry(v, p)      # unknowns, then any λ
+                                  for x, v in zip(st.system_unknowns, value)}
         else:
             item.update(_entry(value, p))
         derivatives.append(item)
