@@ -30,7 +30,7 @@ from symimplicit.lower.compiled import compile_statement
 from symimplicit.lower.higher import layer_vjp_tape
 from symimplicit.lower.options import (as_floats, check_bracket, check_max_iter, check_method,
                                        check_tol, parameter_value)
-from symimplicit.lower.checks import (SINGULAR_SENSITIVITY, check_derivative, kink_error,
+from symimplicit.lower.checks import (SINGULAR_SENSITIVITY, check_derivative, equilibrated, kink_error,
                                       kink_test, nonfinite_error, singular_derivative,
                                       singular_error, singular_jacobian, unresolved)
 from symimplicit.lower.solvers import (FIXED_POINT_ONLY, SOLVERS, factorise, smallest_curvature,
@@ -302,8 +302,9 @@ class ImplicitLayer(Function):
             raise nonfinite_error(self.name, "non-finite solution", c.point(z, theta))
         J = c.jacobian(z, theta)
         if singular_jacobian(J[None])[0]:
-            cond = np.linalg.cond(J) if np.all(np.isfinite(J)) else math.inf
-            raise self._singular(f"cond(∂F/∂z) = {cond:.3g}", z, theta, J)
+            cond = np.linalg.cond(equilibrated(J)) if np.all(np.isfinite(J)) else math.inf
+            raise self._singular(f"cond(∂F/∂z) = {cond:.3g} (rows and columns scaled)",
+                                 z, theta, J)
         if self._on_kink(z, theta, J, value_only):
             return J                                                 # ∂F/∂z jumps there
         if sol.multiple or unresolved(lambda Z, TH: c.jacobian(Z[0], theta)[None], z[None], None,
