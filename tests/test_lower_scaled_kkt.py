@@ -80,3 +80,16 @@ def test_a_truly_singular_kkt_point_is_still_refused():
                    constraints=[x + y - inc, 1e6 * x + 1e6 * y - 1e6 * inc])
     with pytest.raises(SingularJacobianError):
         two.primitive().solve(1.0, x0=[0.3, 0.7, 0.1])
+
+
+def test_jax_export_takes_the_same_steps():
+    """to_jax's traceable Newton uses the same scaled merit: it reaches the same demand."""
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        a, (p, q, m) = rng.uniform(0.05, 0.95), 10.0 ** rng.uniform([-3, -3, -2], [3, 3, 4])
+        fn = COBB.to_jax(x0=[m / (2 * p), m / (2 * q)])
+        X, Y = (float(v) for v in fn(a, p, q, m))
+        assert X == pytest.approx(a * m / p, rel=4e-15)
+        assert Y == pytest.approx((1 - a) * m / q, rel=4e-15)

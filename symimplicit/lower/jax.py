@@ -171,6 +171,10 @@ def to_jax(statement, *, x0=None, tol=None, max_iter=None, x64: bool = True):
             F, J, _ = low.fjn(z, theta)
             lam = jnp.linalg.lstsq(J[:k, k:], -F[:k])[0]
             z = z.at[k:].set(lam)
+        largest = jnp.max(jnp.abs(low.fjn(z, theta)[1]), axis=1)   # D_r from J(z₀), as the
+        good = jnp.isfinite(largest) & (largest > 0)                 # float64 solver's
+        rows = jnp.exp2(-jnp.where(good, jnp.round(jnp.log2(jnp.where(good, largest, 1.0))),
+                                   0.0))                             # row_scales
 
         def cond(state):
             _, it, done = state
@@ -183,7 +187,8 @@ def to_jax(statement, *, x0=None, tol=None, max_iter=None, x64: bool = True):
                              jnp.nan)                       # Newton: J δ = F, z ← z - δ
             floor = jnp.all(jnp.abs(F) <= FLOOR_ULPS * eps * N)
             small = jnp.max(jnp.abs(step)) <= step_tol * (jnp.max(jnp.abs(z)) + tiny)
-            t = backtrack(lambda u: low.fjn(u, theta)[0], z, step, jnp.max(jnp.abs(F)))
+            t = backtrack(lambda u: rows * low.fjn(u, theta)[0], z, step,
+                          jnp.max(jnp.abs(rows * F)))               # merit ‖D_r F‖∞
             z_new = jnp.where(floor, z, z - t * step)
             return z_new, it + 1, floor | small | ~jnp.all(jnp.isfinite(z_new))
 
