@@ -13,6 +13,11 @@
     vs optimistix ``fixed_point`` (Newton, ImplicitAdjoint) under ``jax.jit``, vs jaxopt
     ``FixedPointIteration`` (implicit differentiation) under ``jax.jit``.  The layer's own
     call speed is lower/'s business; this only measures it.
+(3) The seed's fit (examples/seed_fit.py): 100 argmin layers x = argmin a x² + bᵢ x, the loss
+    Σ (x̂ᵢ - xᵢ)², its gradient in a, per step: ``layer.map(a, bs)`` (one batched node) under
+    ``value_and_grad(compile=True)``, vs the seed's 100 separate layer calls on the plain tape,
+    vs optimistix ``minimise`` (Newton... BFGS) ``vmap``-ed over the 100 bᵢ under ``jax.jit``.
+    Both fits run 1000 steps of gradient descent from a = 1.5; the recovered a must agree.
 """
 from __future__ import annotations
 
@@ -27,8 +32,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import sympy as sp  # noqa: E402
 
-from symimplicit import FixedPoint  # noqa: E402
-from symimplicit.tape import value_and_grad  # noqa: E402
+from symimplicit import FixedPoint, Minimize  # noqa: E402
+from symimplicit.tape import Scalar, backward, value_and_grad  # noqa: E402
 from tape import balanced, leaves_for, run_micrograd  # noqa: E402  (benchmarks/tape.py)
 
 
@@ -121,6 +126,68 @@ def layer_per_call(number: int, repeat: int) -> None:
               f"max |Δ| vs ours {agree:.1e})")
 
 
+def seed_fit_step(repeat: int) -> None:
+    print(f"(3) the seed's fit: 100 argmin layers + loss + gradient, per step, best of {repeat}")
+    x, a, b = sp.symbols("x a b")
+    layer = Minimize(a * x**2 + b * x, x, (a, b)).primitive()     # x = -b/(2a)
+    random.seed(314)                                               # the seed's data
+    truea = 1 + random.random()
+    bs = [2 * random.random() - 1 for _ in range(100)]
+    xs = [layer(truea, bi) for bi in bs]
+
+    def loss_mapped(s):
+        return sum((xi_hat - xi) ** 2 for xi_hat, xi in zip(layer.map(s, bs), xs))
+
+    mapped = value_and_grad(loss_mapped, compile=True)
+
+    def one_by_one(ahat):
+        sa = Scalar(ahat)
+        loss = sum((layer(sa, bi) - xi) ** 2 for bi, xi in zip(bs, xs))
+        backward(loss)
+        return loss.value, sa.grad
+
+    def fit(step, steps=1000):
+        ahat = 1.5
+        for _ in range(steps):
+            _, g = step(ahat)
+            ahat -= 0.05 * (g[0] if isinstance(g, tuple) else g)
+        return ahat
+
+    a_mapped, a_loop = fit(mapped), fit(one_by_one)
+    t_mapped = best_of(lambda: mapped(1.3), repeat * 20) * 1e3
+    t_loop = best_of(lambda: one_by_one(1.3), repeat) * 1e3
+    print(f"    {'layer.map + compile=True':34s} {t_mapped:8.3f} ms   fitted a = {a_mapped!r}")
+    print(f"    {'100 layer calls, plain tape':34s} {t_loop:8.3f} ms   fitted a = {a_loop!r}"
+          f"   (loop / map = {t_loop / t_mapped:.1f}x; |Δa| = {abs(a_mapped - a_loop):.1e})")
+    try:
+        import jax
+        import jax.numpy as jnp
+        import optimistix as optx
+    except ImportError:
+        print("    jax/optimistix not installed: pip install -e '.[bench]'")
+        return
+    jax.config.update("jax_enable_x64", True)
+    B, X = jnp.asarray(bs), jnp.asarray(xs)
+
+    def argmin(s, bi):
+        sol = optx.minimise(lambda z, args: args[0] * z**2 + args[1] * z,
+                            optx.BFGS(rtol=1e-13, atol=1e-13), jnp.asarray(0.0),
+                            args=(s, bi), adjoint=optx.ImplicitAdjoint(), throw=False)
+        return sol.value
+
+    def loss(s):
+        return jnp.sum((jax.vmap(argmin, in_axes=(None, 0))(s, B) - X) ** 2)
+
+    theirs = jax.jit(jax.value_and_grad(loss))
+    jax.block_until_ready(theirs(1.3))
+    v, g = theirs(1.3)
+    mv, mg = mapped(1.3)
+    t_theirs = best_of(lambda: jax.block_until_ready(theirs(1.3)), repeat * 20) * 1e3
+    print(f"    {'optimistix minimise, vmap + jit':34s} {t_theirs:8.3f} ms   (ours / theirs = "
+          f"{t_mapped / t_theirs:.2f}x; issue 12: ≤ 1x; |Δ loss| {abs(float(v) - mv):.1e}, "
+          f"|Δ grad| {abs(float(g) - mg[0]):.1e})")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
@@ -128,6 +195,7 @@ def main(argv=None) -> int:
     print(f"python {sys.version.split()[0]}; all rows measured in this run")
     replay_per_node(10 ** 5, 2 if args.quick else 3)
     layer_per_call(1000 if args.quick else 5000, 3 if args.quick else 5)
+    seed_fit_step(3 if args.quick else 5)
     return 0
 
 

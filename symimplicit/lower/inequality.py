@@ -126,6 +126,12 @@ class InequalityLayer(Function):
         return np.array(values)
 
     # -- the call --------------------------------------------------------------- #
+    def map(self, *args, x0=None):
+        """Not batched: the active set differs from instance to instance (a typed error)."""
+        raise StatementError(f"{self.name}.map: inequality-constrained layers have no batched "
+                             "solve (each instance has its own active set); call the layer per "
+                             "instance")
+
     def __call__(self, *params, **kwargs):
         p = len(self.statement.params)
         if len(params) != p:

@@ -161,6 +161,13 @@ class ImplicitLayer(Function):
             return tuple(Scalar(v) for v in out) if isinstance(out, tuple) else Scalar(out)
         return out
 
+    def map(self, *args, x0=None):
+        """N calls as one tape node, solved at once by the NumPy sweep: each argument is a
+        value shared by all calls or a sequence with one per call; returns the N results
+        (see :func:`symimplicit.lower.batched.map_layer`)."""
+        from symimplicit.lower.batched import map_layer
+        return map_layer(self, *args, x0=x0)
+
     def solve(self, *params, x0=None):
         """The float solution at ``params`` (a tuple for vector unknowns)."""
         if len(params) != self.compiled.p:

@@ -83,6 +83,30 @@ class LoweredStatement:
             return self._shaped_solution(z, shape), dx[:, 0, :].reshape(shape + (self.p,))
         return self._shaped_solution(z, shape), dx.reshape(shape + (self.n_user, self.p))
 
+    def solve_and_gradient_affine(self, *arrays, x0=None):
+        """:meth:`solve_and_gradient` for a residual affine in the unknowns (the layers'
+        method ``"linear"``): one exact step z = z₀ - J⁻¹F(z₀) per point, then the same
+        checks; shaped as :meth:`solve_and_gradient`."""
+        if not self.compiled.affine:
+            raise StatementError(f"{self.statement!r}: the residual is not affine in the "
+                                 "unknowns; use solve_and_gradient (damped Newton)")
+        theta, shape = self._parameters(arrays, {})
+        z = self._start(theta[0].size if theta else 1, theta, x0)
+        F, J, _ = self._evaluate(z, theta)
+        with np.errstate(all="ignore"):
+            if self.n == 1:
+                z = z - F / J[:, 0, :]                               # Δx = -F/F_x
+            else:
+                try:
+                    z = z + np.linalg.solve(J, -F[..., None])[..., 0]   # J Δz = -F
+                except np.linalg.LinAlgError:
+                    z = np.full_like(z, np.nan)
+        self._check(z, theta, np.zeros(z.shape[0], dtype=bool))
+        dx = self._derivative(z, theta)[:, :self.n_user, :]
+        if self.n_user == 1 and not self.statement.is_vector:
+            return self._shaped_solution(z, shape), dx[:, 0, :].reshape(shape + (self.p,))
+        return self._shaped_solution(z, shape), dx.reshape(shape + (self.n_user, self.p))
+
     # -- helpers ------------------------------------------------------------ #
     def _shaped_solution(self, z, shape):
         x = z[:, :self.n_user]
@@ -267,9 +291,13 @@ class LoweredStatement:
         if self.n == 1:                                              # F_x against its rounding noise
             with np.errstate(all="ignore"):
                 noise = np.asarray(self._jnoise(*z.T, *theta)[0], dtype=float).reshape(-1, 1, 1)
-        NF = self._evaluate(z, theta)[2]
-        tangent = unresolved(self._jacobian, z, theta, J, NF)
+        if self.compiled.affine:                                     # J does not depend on z:
+            tangent, NF = np.zeros(z.shape[0], dtype=bool), None    # no tangency to resolve
+        else:
+            NF = self._evaluate(z, theta)[2]
+            tangent = unresolved(self._jacobian, z, theta, J, NF)
         if self.compiled.kink_exprs:                                 # at a kink ∂F/∂z jumps: reported
+            NF = self._evaluate(z, theta)[2] if NF is None else NF
             tangent &= ~kink_test(self.compiled, z, theta, J, NF)[0].any(axis=1)  # by the gradient
         bad = np.flatnonzero(singular_jacobian(J, noise) | multiple | tangent
                              | ~np.isfinite(z).all(axis=1))
