@@ -49,7 +49,7 @@ def test_derive_minimize_with_constraint(capsys):
                           "--constraint", "x^2 + 4*y^2 = c", "--format", "json"], capsys)
     data = json.loads(out)
     assert status == 0 and data["multipliers"] == ["lambda_1"]
-    assert set(data["derivatives"][0]["components"]) == {"x", "y"}
+    assert set(data["derivatives"][0]["components"]) == {"x", "y", "lambda_1"}   # λ too
 
 
 @pytest.mark.skipif(not __import__("shutil").which("pdflatex"), reason="no pdflatex")

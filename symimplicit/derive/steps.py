@@ -19,6 +19,18 @@ __all__ = ["Step", "STEP_KINDS", "StepWriter", "Named", "ENTRY_BUDGET"]
 STEP_KINDS = ("statement", "differentiate", "partials", "collect", "solve", "result",
               "higher_order", "condition")
 
+LISTED = 6
+"""Lists of names longer than this are shown as their first three, …, and the last."""
+
+
+def listed(items) -> str:
+    """``x, y, z`` or, past LISTED names, ``z1, z2, z3, …, z50`` (a sentence stays a line)."""
+    names = [str(v) for v in items]
+    if len(names) > LISTED:
+        names = names[:3] + ["…"] + names[-1:]
+    return ", ".join(names)
+
+
 ENTRY_BUDGET = 120
 """Most entries of one matrix a step lists (the rest are counted in the sentence)."""
 
@@ -110,24 +122,31 @@ class StepWriter:
 
     # pieces ------------------------------------------------------------------ #
     def _unknowns_text(self) -> str:
-        return ", ".join(map(str, self.st.unknowns))
+        return listed(self.st.unknowns)
 
     def _params_text(self) -> str:
-        return ", ".join(map(str, self.theta)) or "no parameters"
+        return listed(self.theta) or "no parameters"
 
     def _z_text(self) -> str:
-        return self.d.unknowns_text()
+        z = self.d.unknowns
+        return str(z[0]) if self.scalar else "(" + listed(z) + ")"
+
+    def _subject(self) -> str:
+        """"The unknown x is" / "The unknowns x, y are": grammar follows the number."""
+        many = len(self.st.unknowns) > 1
+        return f"The unknown{'s' if many else ''} {self._unknowns_text()}"
 
     def statement(self) -> Step:
         st, F = self.st, self.d.residual
-        who = self._unknowns_text()
+        who = self._subject()
+        many = len(st.unknowns) > 1
         residual = tuple(sp.Eq(e, 0) for e in F)
         if st.kind == "root":
-            text = (f"The unknown {who} is defined implicitly by F = 0 with parameters "
+            text = (f"{who} {'are' if many else 'is'} defined implicitly by F = 0 with parameters "
                     f"{self._params_text()}.")
             eqs = residual
         elif st.kind == "fixed_point":
-            text = (f"The unknown {who} is a fixed point x = f(x) with parameters "
+            text = (f"{who} {'are' if many else 'is'} a fixed point x = f(x) with parameters "
                     f"{self._params_text()}; equivalently F = x - f(x) = 0.")
             eqs = tuple(sp.Eq(x, f) for x, f in zip(st.unknowns, st.expressions))
             if self.scalar:
@@ -136,14 +155,14 @@ class StepWriter:
             objective = sp.Symbol("f")
             if st.multipliers:
                 L = st.objective + sum(l * g for l, g in zip(st.multipliers, st.constraints))
-                text = (f"The unknown {who} minimises f subject to g = 0 with parameters "
+                text = (f"{who} minimise{'' if many else 's'} f subject to g = 0 with parameters "
                         f"{self._params_text()}; the Lagrangian L = f + λ·g is stationary, "
                         f"so F = (∇L, g) = 0 in ({', '.join(map(str, self.z))}).")
                 eqs = (sp.Eq(objective, st.objective),) + \
                     tuple(sp.Eq(g, 0) for g in st.constraints) + \
                     (sp.Eq(sp.Symbol("L"), L),) + residual
             else:
-                text = (f"The unknown {who} minimises f with parameters {self._params_text()}; "
+                text = (f"{who} minimise{'' if many else 's'} f with parameters {self._params_text()}; "
                         "at the minimum the gradient vanishes: F = ∇f = 0.")
                 eqs = (sp.Eq(objective, st.objective),) + residual
         return Step("statement", text, eqs)
@@ -206,7 +225,7 @@ class StepWriter:
         th = [self.theta[j] for j in js]
         wrt = tuple(th)
         n, p = self.n, len(js)
-        zt, tt = self._z_text(), "(" + ", ".join(map(str, th)) + ")"
+        zt, tt = self._z_text(), "(" + listed(th) + ")"
         Ft = Named("∂F/∂θ", n, p, r"F_{\theta}")
         dz = Named("∂z/∂θ", n, p, r"\frac{\partial z}{\partial \theta}")
         J_eqs, J_note = self._matrix_equations(self.J, "J", d.jacobian)

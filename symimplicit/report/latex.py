@@ -219,11 +219,31 @@ def statement_latex(statement) -> str:
     return r",\quad ".join(parts)
 
 
+TITLE_EQUATIONS = 3
+"""Statements with more equations are titled by their shape; step 1 shows every equation."""
+
+
+def _title_of(statement) -> str:
+    r"""``$x = \cos(a x + b)$``, or for a large system ``a fixed point of 50 equations in
+    $z_{1}, z_{2}, z_{3}, \ldots, z_{50}$`` (a heading of 50 equations runs off the page)."""
+    if len(statement.expressions) <= TITLE_EQUATIONS and len(statement.unknowns) <= TITLE_EQUATIONS:
+        return "$" + statement_latex(statement) + "$"
+    from symimplicit.derive.steps import listed
+    p = DerivationPrinter()
+    names = [p.doprint(x) for x in statement.unknowns]
+    shown = listed(names).replace("…", r"\ldots")
+    kind = {"fixed_point": "a fixed point", "root": "a root",
+            "minimize": "a minimum"}.get(statement.kind, "a solution")
+    count = (f"{len(statement.expressions)} equations" if statement.kind != "minimize" else
+             f"{len(statement.unknowns)} unknowns")
+    return f"{kind} of {count} in ${shown}$"
+
+
 def standalone(derivation, **options) -> str:
     """A standalone LaTeX document (article, amsmath) that pdflatex compiles."""
     opts = _options(**options)
     title = (escape_latex(opts.title) if opts.title is not None else
-             "Implicit differentiation: $" + statement_latex(derivation.statement) + "$")
+             "Implicit differentiation: " + _title_of(derivation.statement))
     body = align(derivation, width=opts.width, wrt=opts.wrt)
     return (PREAMBLE + "\n\\begin{document}\n\n\\section*{" + title + "}\n\n"
             + body + "\n\n\\end{document}\n")

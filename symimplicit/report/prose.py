@@ -24,7 +24,7 @@ _MATH_CHARS = {
     "∂": r"\partial ", "≠": r"\neq ", "·": r"\cdot ", "∇": r"\nabla ", "≤": r"\leq ",
     "≥": r"\geq ", "→": r"\to ", "×": r"\times ", "∈": r"\in ", "ⁿ": "^{n}",
     "⁻¹": "^{-1}", "ᵀ": "^{T}", "²": "^{2}", "³": "^{3}", "θ": r"\theta ", "λ": r"\lambda ",
-    "κ": r"\kappa ", "ε": r"\varepsilon ", "−": "-", "ᵢ": "_{i}", "ⱼ": "_{j}", "ₖ": "_{k}",
+    "κ": r"\kappa ", "ε": r"\varepsilon ", "−": "-", "…": r"\ldots ", "ᵢ": "_{i}", "ⱼ": "_{j}", "ₖ": "_{k}",
 }
 _OPERATORS = set("=+-*/(),;<>|^[]") | {"⁻"}
 _TOKEN = re.compile(r"⁻¹|[A-Za-z_][A-Za-z0-9_]*|\d+(?:\.\d+)?|\s+|.", re.S)
