@@ -288,6 +288,22 @@ class Derivation:
         solved = self._systems.solution(S)
         return solved if n_user == len(self.unknowns) else solved[:n_user, :]
 
+    def derivative_of(self, expr, *params):
+        """d^S/dθ_S of an expression g(x(θ), θ) of the solution, any order and mix
+        (Mathematica's ``ImplicitD``); see :func:`symimplicit.derive.chain.derivative_of`.
+
+        Examples
+        ========
+
+        >>> import sympy as sp
+        >>> from symimplicit import Root
+        >>> x, a = sp.symbols("x a")
+        >>> Root(x**2 - a, x, (a,)).derive().derivative_of((x - 1)**2, a)
+        (x - 1)/x
+        """
+        from symimplicit.derive.chain import derivative_of
+        return derivative_of(self, expr, *params)
+
     def linear_solves(self, *params) -> list[tuple[tuple, LinearSolve]]:
         """Systems: the solves that give derivative(*params), lower orders first, each once.
 
