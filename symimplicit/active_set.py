@@ -139,7 +139,7 @@ class ActiveSetDerivation:
 
     # -- derivatives ------------------------------------------------------------ #
     def _column(self, params) -> sp.Matrix:
-        d = self.reduced_derivation.derivative(*params, explicit=True)   # small reduced systems
+        d = self.reduced_derivation._raw_derivative(*params, explicit=True)   # small reduced systems
         return d if isinstance(d, sp.MatrixBase) else sp.Matrix([d])
 
     def derivative(self, *params):
@@ -159,7 +159,7 @@ class ActiveSetDerivation:
 
     def gradient(self) -> sp.Matrix:
         """All first derivatives of x: (len(unknowns) × p)."""
-        return self.reduced_derivation.gradient()[: len(self.statement.unknowns), :]
+        return self.reduced_derivation._raw_gradient()[: len(self.statement.unknowns), :]
 
     @property
     def multipliers(self) -> tuple[sp.Symbol, ...]:

@@ -18,6 +18,7 @@ from typing import Any
 
 import sympy as sp
 
+from symimplicit.applied import AppliedUnknowns, is_applied, split_applied
 from symimplicit.errors import StatementError
 
 __all__ = ["Statement", "Root", "FixedPoint", "Minimize"]
@@ -145,6 +146,7 @@ class Statement:
 
     def __init__(self, expression, unknown, params=None):
         self._exprs, self._expr_is_seq = self._normalise(expression)
+        unknown, params = self._take_applied(unknown, params)
         self._by_name = _names(self._all_exprs())
         self.unknowns, self.is_vector = _symbols(unknown, "unknown", self._by_name)
         if not self.unknowns:
@@ -153,6 +155,38 @@ class Statement:
         self.params = self._check_params(params, self._all_exprs())
         self._check_occurs(self._exprs)
         self._derivation = None
+
+    def _take_applied(self, unknown, params):
+        """Applied unknowns f(x) become Symbols (symimplicit.applied); ``self.applied`` maps back."""
+        seq = isinstance(unknown, (list, tuple, sp.MatrixBase))
+        items = tuple(unknown) if seq else (unknown,)
+        self.applied = AppliedUnknowns({})
+        if not any(is_applied(u) for u in items):
+            return unknown, params
+        exprs = self._all_exprs()
+        new, params, self.applied = split_applied(exprs, items, params,
+                                                  {s.name for s in _free(exprs)})
+        self._replace_internal(self.applied.to_internal)
+        return (list(new) if seq else new[0]), params
+
+    def _replace_internal(self, replace) -> None:
+        self._exprs = tuple(replace(e) for e in self._exprs)
+
+    def to_user(self, obj):
+        """``obj`` with applied unknowns shown as the user wrote them: f for f(x)
+        (the identity for statements in Symbols).
+
+        Examples
+        ========
+
+        >>> import sympy as sp
+        >>> from symimplicit import Root
+        >>> x = sp.Symbol("x"); f = sp.Function("f")
+        >>> st = Root(sp.Eq(x**2 + f(x)**2, 1), f(x), (x,))
+        >>> st.unknowns, st.to_user(st.unknowns[0] + x)
+        ((f,), x + f(x))
+        """
+        return self.applied.to_user(obj)
 
     # -- hooks overridden by the subclasses -------------------------------- #
     def _normalise(self, expression):
@@ -248,7 +282,8 @@ class Statement:
 
     # -- identity and display ----------------------------------------------- #
     def _key(self):
-        return (self.kind, self._exprs, self.unknowns, self.is_vector, self.params)
+        return (self.kind, self._exprs, self.unknowns, self.is_vector, self.params,
+                self.applied.key())
 
     def __eq__(self, other):
         return type(other) is type(self) and self._key() == other._key()
@@ -257,10 +292,12 @@ class Statement:
         return hash(self._key())
 
     def _show(self) -> str:
-        return str(list(self._exprs)) if self._expr_is_seq else str(self._exprs[0])
+        exprs = self.to_user(self._exprs)
+        return str(list(exprs)) if self._expr_is_seq else str(exprs[0])
 
     def _unknown_text(self) -> str:
-        return str(list(self.unknowns)) if self.is_vector else str(self.unknowns[0])
+        shown = self.to_user(self.unknowns)
+        return str(list(shown)) if self.is_vector else str(shown[0])
 
     def __repr__(self):
         params = _tuple_text(self.params)
@@ -349,6 +386,14 @@ class Minimize(Statement):
         taken = {s.name for s in _free(self._all_exprs())}
         self.multipliers = _multiplier_symbols(len(self._constraints), taken)
         self.inequality_multipliers = _multiplier_symbols(len(self._inequalities), taken, "mu")
+
+    def _replace_internal(self, replace) -> None:
+        if self._inequalities:
+            raise StatementError("applied unknowns such as f(x) are not supported with "
+                                 f"inequality constraints ({self._inequalities[0].source}); "
+                                 "use a Symbol for the unknown")
+        super()._replace_internal(replace)
+        self._constraints = tuple(replace(g) for g in self._constraints)
 
     def _normalise(self, expression):
         if isinstance(expression, (list, tuple, sp.MatrixBase, sp.Equality)):

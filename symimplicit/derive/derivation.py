@@ -262,7 +262,19 @@ class Derivation:
         >>> d = Minimize(x**2 + 2*y**2, [x, y], (m,), constraints=[x + y - m]).derive()
         >>> d.derivative(m, explicit=True, multipliers=True).T
         Matrix([[2/3, 1/3, -4/3]])
+
+        An applied unknown f(x) (Maple's ``implicitdiff``) is shown as f(x):
+
+        >>> f = sp.Function("f")
+        >>> Root(sp.Eq(x**2 + f(x)**2, 1), f(x), (x,)).derive().derivative(x)
+        -x/f(x)
         """
+        return self.statement.to_user(self._raw_derivative(*params, explicit=explicit,
+                                                           multipliers=multipliers))
+
+    def _raw_derivative(self, *params, explicit: bool = False, multipliers: bool = False):
+        """derivative() in the statement's Symbols (applied unknowns f(x) as Symbols f):
+        what the lowering and the references evaluate."""
         S = self._multi_index(params)
         if S not in self._order:
             self._order.append(S)
@@ -275,6 +287,22 @@ class Derivation:
             return sp.Matrix(self._systems.explicit(S)[:n_user, :])
         solved = self._systems.solution(S)
         return solved if n_user == len(self.unknowns) else solved[:n_user, :]
+
+    def derivative_of(self, expr, *params):
+        """d^S/dθ_S of an expression g(x(θ), θ) of the solution, any order and mix
+        (Mathematica's ``ImplicitD``); see :func:`symimplicit.derive.chain.derivative_of`.
+
+        Examples
+        ========
+
+        >>> import sympy as sp
+        >>> from symimplicit import Root
+        >>> x, a = sp.symbols("x a")
+        >>> Root(x**2 - a, x, (a,)).derive().derivative_of((x - 1)**2, a)
+        (x - 1)/x
+        """
+        from symimplicit.derive.chain import derivative_of
+        return derivative_of(self, expr, *params)
 
     def linear_solves(self, *params) -> list[tuple[tuple, LinearSolve]]:
         """Systems: the solves that give derivative(*params), lower orders first, each once.
@@ -301,11 +329,15 @@ class Derivation:
     def gradient(self) -> sp.Matrix:
         """All first derivatives: Matrix (len(unknowns) × p), column j = ∂x/∂θⱼ
         (systems: explicit entries, small systems only)."""
+        return self.statement.to_user(self._raw_gradient())
+
+    def _raw_gradient(self) -> sp.Matrix:
+        """gradient() in the statement's Symbols (what the lowering evaluates)."""
         n = len(self.statement.unknowns)
         if self.is_scalar:
             cols = [self._solution((j,)) for j in range(len(self.params))]
         else:
-            cols = [self.derivative(self.params[j], explicit=True)
+            cols = [self._raw_derivative(self.params[j], explicit=True)
                     for j in range(len(self.params))]
         return sp.Matrix.hstack(*cols) if cols else sp.zeros(n, 0)
 

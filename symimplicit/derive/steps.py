@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from symimplicit.derive.conditions import failure
 
@@ -85,6 +86,13 @@ class Named(sp.MatrixSymbol):
         return prettyForm(self.plain)
 
 
+def _as_function(shown, theta):
+    """z(θ) for a Symbol z; the user's f(x) when its arguments are θ, else f(θ)."""
+    if isinstance(shown, AppliedUndef):
+        return shown if shown.args == tuple(theta) else shown.func(*theta)
+    return sp.Function(shown.name)(*theta)
+
+
 def _entry_symbol(name: str, *index: int) -> sp.Symbol:
     """``J_1_2`` (printed J_{1,2}): 1-based entry names."""
     return sp.Symbol(name + "".join(f"_{i + 1}" for i in index))
@@ -102,8 +110,8 @@ class StepWriter:
         self.n = len(self.z)
         self.n_user = len(st.unknowns)
         self.scalar = d.is_scalar
-        # the unknowns as functions of the parameters: x(a, b)
-        self.Z = tuple(sp.Function(z.name)(*self.theta) for z in self.z)
+        # the unknowns as functions of the parameters: x(a, b); an applied unknown f(x) as given
+        self.Z = tuple(_as_function(st.applied.shown(z), self.theta) for z in self.z)
         self.F_name = tuple(sp.Function("F" if self.scalar else f"F_{i + 1}")(*self.z, *self.theta)
                             for i in range(self.n))
         self.J = Named("J", self.n, self.n)
@@ -118,11 +126,24 @@ class StepWriter:
             steps += self.first_order_system(first)
         steps += [self.higher_order(S) for S in higher]
         steps.append(self.condition())
+        if self.st.applied:
+            steps = [self._shown(step) for step in steps]
         return steps
+
+    def _shown(self, step: Step) -> Step:
+        """The step with the Symbol f of an applied unknown written f(x), except where F is
+        differentiated with respect to it (∂F/∂f stays a partial in the variable f)."""
+        F_funcs = {F.func for F in self.F_name}
+        def shown(eq):
+            keep = {a: sp.Dummy() for a in eq.atoms(sp.Derivative, AppliedUndef)
+                    if (a.expr if isinstance(a, sp.Derivative) else a).func in F_funcs}
+            back = {v: k for k, v in keep.items()}
+            return self.st.to_user(eq.xreplace(keep)).xreplace(back)
+        return Step(step.kind, step.text, tuple(shown(e) for e in step.equations), step.wrt)
 
     # pieces ------------------------------------------------------------------ #
     def _unknowns_text(self) -> str:
-        return listed(self.st.unknowns)
+        return listed(self.st.to_user(self.st.unknowns))
 
     def _params_text(self) -> str:
         return listed(self.theta) or "no parameters"

@@ -59,7 +59,7 @@ class CompiledStatement:
         self._param_jacobian = lambdify_many(self.param_jacobian_exprs, args, hint=hint)
         self._numpy = None
         if not self.vector:
-            self._gradient = lambdify_many(d.gradient(), args, hint=hint)   # ∂x/∂θ = -F_θ/F_x
+            self._gradient = lambdify_many(d._raw_gradient(), args, hint=hint)   # ∂x/∂θ = -F_θ/F_x
         # kinks g of F (abs, Max, ...): [g..., N(g)..., |∂g/∂z| row-major] for the smoothness check
         self.kink_exprs = kinks(statement.residual)
         self.kink_data_exprs = []

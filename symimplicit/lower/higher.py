@@ -158,7 +158,7 @@ class _ScalarRule:
         layer = self.layer
         if self.gradients is None:
             c = layer.compiled
-            self.gradients = _lowered(list(c.derivation.gradient()), c.args, f"∂{layer.name}")
+            self.gradients = _lowered(list(c.derivation._raw_gradient()), c.args, f"∂{layer.name}")
         layer.vjp(1.0, node)                          # the first-order checks (singular F_x ...)
         args = (node, *node._parents)                 # X: the layer's own output node
         return [_scaled(g, _call(G, args)) for G in self.gradients]

@@ -102,6 +102,9 @@ class InequalityLayer(Function):
     def __repr__(self):
         return f"InequalityLayer({self.statement!r}, multipliers={self.with_multipliers})"
 
+    params = property(lambda self: tuple(self.statement.params),
+                      doc="The parameters in call order: ``layer(*values)`` takes them so.")
+
     @property
     def outputs(self) -> tuple:
         """The Symbols of the outputs, in order: x, then (with multipliers) λ and μ."""

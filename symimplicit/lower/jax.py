@@ -92,7 +92,7 @@ class _Lowered:
         n, p = c.n, c.p
         self._fjn = lambdify_jax(c.residual_exprs + c.jacobian_exprs + c.noise, args)
         self._ftheta = lambdify_jax(c.param_jacobian_exprs, args)
-        self._gradient = None if c.vector else lambdify_jax(list(c.derivation.gradient()), args)
+        self._gradient = None if c.vector else lambdify_jax(list(c.derivation._raw_gradient()), args)
         self.fdfn = None if c.vector else lambdify_jax(c.residual_exprs + c.jacobian_exprs + c.noise,
                                                        args, stack=False)   # scalar: (F, F_x, N)
         self.n, self.p = n, p

@@ -31,7 +31,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import re
+
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from symimplicit.errors import ParseError, StatementError
 from symimplicit.parsing.builder import CONSTANTS, FUNCTIONS, NODE_HANDLERS, parse_side
@@ -113,10 +116,13 @@ def _names(group, what: str):
     the command line: "h,a"), a Symbol, or a sequence of names and Symbols."""
     if group is None:
         return None
+    if isinstance(group, str) and "(" in group:
+        items = [_applied_unknown(t, what) for t in _top_level(group, what)]
+        return items[0] if len(items) == 1 else items
     if isinstance(group, str):
         return _checked_name(group, what) if "," not in group else \
             [_checked_name(n, what) for n in group.split(",")]
-    if isinstance(group, sp.Symbol):
+    if isinstance(group, (sp.Symbol, AppliedUndef)):
         return group
     try:
         items = list(group)
@@ -124,6 +130,37 @@ def _names(group, what: str):
         raise StatementError(f"{what}: expected a name, a Symbol or a sequence of them, "
                              f"got {group!r}") from None
     return [_checked_name(i, what) if isinstance(i, str) else i for i in items]
+
+
+def _top_level(text: str, what: str) -> list[str]:
+    """"y(x), z(x)" → ["y(x)", "z(x)"]: commas outside parentheses separate unknowns."""
+    items, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth < 0:
+            raise StatementError(f"{what}: unbalanced ')' in {text!r}")
+        if ch == "," and depth == 0:
+            items.append(text[start:i])
+            start = i + 1
+    if depth:
+        raise StatementError(f"{what}: unbalanced '(' in {text!r}")
+    return items + [text[start:]]
+
+
+_APPLIED = re.compile(r"\s*([A-Za-z]\w*)\s*\(([^()]*)\)\s*")
+
+
+def _applied_unknown(text: str, what: str):
+    """"y(x)" → the real function y applied to the real symbol x; a plain name stays a name."""
+    if "(" not in text:
+        return _checked_name(text, what)
+    m = _APPLIED.fullmatch(text)
+    if m is None:
+        raise StatementError(f"{what}: {text.strip()!r} is not a name or a function of names "
+                             "such as y(x) (nested calls like y(y(x)) are not unknowns)")
+    name = _checked_name(m.group(1), what)
+    args = [_checked_name(a, f"{what} {text.strip()!r}") for a in m.group(2).split(",")]
+    return sp.Function(name, real=True)(*[sp.Symbol(a, real=True) for a in args])
 
 
 def _checked_name(name: str, what: str) -> str:
@@ -145,8 +182,12 @@ def _symbol_table(unknown, params) -> dict[str, sp.Symbol]:
     for group in (unknown, params):
         if group is None:
             continue
-        items = [group] if isinstance(group, (str, sp.Symbol)) else list(group)
+        items = [group] if isinstance(group, (str, sp.Symbol, AppliedUndef)) else list(group)
         for item in items:
+            if isinstance(item, AppliedUndef):                  # y(x): calls of y, and x
+                table[f"{item.func.__name__}()"] = item.func
+                table.update({a.name: a for a in item.args if isinstance(a, sp.Symbol)})
+                continue
             sym = sp.Symbol(item, real=True) if isinstance(item, str) else item
             if not isinstance(sym, sp.Symbol):
                 raise StatementError(f"expected a Symbol or a name, got {item!r}")
@@ -194,15 +235,17 @@ def parse(text: str | Sequence[str], unknown=None, params=None, kind: str | None
     parsed = _parse_texts(text, symbols)
     if unknown is None:
         unknown = _infer_unknown(parsed)
+    single = isinstance(unknown, (str, sp.Symbol, AppliedUndef))
     unknowns = [symbols.get(u, sp.Symbol(u, real=True)) if isinstance(u, str) else u
-                for u in ([unknown] if isinstance(unknown, (str, sp.Symbol)) else unknown)]
-    as_given = unknowns[0] if isinstance(unknown, (str, sp.Symbol)) else unknowns
+                for u in ([unknown] if single else unknown)]
+    as_given = unknowns[0] if single else unknowns
     param_syms = None if params is None else [
         symbols[p] if isinstance(p, str) else p
         for p in ([params] if isinstance(params, (str, sp.Symbol)) else params)]
     g = _constraint_exprs(constraints, symbols)
     if param_syms is not None:
-        _check_names(parsed, {s.name for s in unknowns + param_syms})
+        _check_names(parsed, {s.name for s in param_syms} | {   # y(x): x is judged by Root
+            s.name for u in unknowns for s in ((u,) if isinstance(u, sp.Symbol) else u.args)})
     if kind == "minimize":
         return _minimize(parsed, as_given, param_syms, g)
     if g:

@@ -185,6 +185,8 @@ class Builder:
         if not isinstance(func, ast.Name):
             raise self.fail("only named mathematical functions can be called", node)
         name = func.id
+        if name not in FUNCTIONS and f"{name}()" in self.symbols:   # a declared unknown y(x)
+            return self._applied(node, self.symbols[f"{name}()"], depth)
         if name not in FUNCTIONS:
             raise self.fail(f"{name!r} is not an allowed function; allowed: "
                             f"{', '.join(sorted(FUNCTIONS))}", node)
@@ -207,6 +209,15 @@ class Builder:
         if any(a.is_number for a in args):
             return self._record(value, *_exact_size(value), node)   # it may have evaluated
         return self._record(value, max(d for d, _ in sizes), max(b for _, b in sizes), node)
+
+    def _applied(self, node, fn, depth):
+        """y(x) for an unknown declared as y(x) (the statement checks its arguments)."""
+        if node.keywords:
+            raise self.fail(f"keyword arguments are not allowed in {fn.__name__}()",
+                            node.keywords[0].value)
+        args = [self.build(a, depth + 1) for a in node.args]
+        return self._record(fn(*args), *map(max, zip(*[self._size(a) for a in args])), node) \
+            if args else fn()
 
     def name(self, node, depth):
         name = node.id

@@ -74,7 +74,7 @@ class _Programs:
     def higher(self, S: tuple):
         """The program of the derivative ∂^S x (user unknowns), from the derivation."""
         if S not in self._higher:
-            value = self.derivation.derivative(*S, explicit=True)   # entries, for interval evaluation
+            value = self.derivation._raw_derivative(*S, explicit=True)   # entries, for interval evaluation
             exprs = list(value) if isinstance(value, sp.MatrixBase) else [value]
             self._higher[S] = IntervalProgram(exprs, self.variables, f"∂^{len(S)}x/∂{S}")
         return self._higher[S]

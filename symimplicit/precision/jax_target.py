@@ -98,7 +98,7 @@ def _hessian_rows(statement, h64, ref, values) -> list:
         point = [*ref.system_solution, *[mpmath.mpf(t) for t in values]]
         for j in range(len(params)):
             for kk in range(j, len(params)):
-                expr = d.derivative(params[j], params[kk])
+                expr = d._raw_derivative(params[j], params[kk])
                 column = list(expr) if isinstance(expr, sp.MatrixBase) else [expr]
                 fn = sp.lambdify(args, column, modules="mpmath")
                 truth = fn(*point)

@@ -188,7 +188,7 @@ def align(derivation, **options) -> str:
     its equations aligned at the relation.  Needs amsmath (and ``\\allowdisplaybreaks``
     to break across pages)."""
     opts = _options(**options)
-    p, names = DerivationPrinter(), _names(derivation)
+    p, names = DerivationPrinter({"applied": derivation.statement.applied.functions}), _names(derivation)
     steps = _steps(derivation, opts)
     relations = [_relations(step, p, opts.width) for step in steps]
     rows = _typeset([r for group in relations for r in group], p, opts.width)
@@ -203,12 +203,14 @@ def align(derivation, **options) -> str:
 def statement_latex(statement) -> str:
     """The statement as one formula: ``x = \\cos(a x + b)``, ``E - e\\sin E - M = 0``,
     ``x^{*} = \\operatorname{argmin}_{x} f \\ \\text{s.t.}\\ g = 0``."""
-    p = DerivationPrinter()
+    p = DerivationPrinter({"applied": statement.applied.functions})
     st = statement
+    shown = st.to_user                                   # f(x) for an applied unknown
     if st.kind == "fixed_point":
-        parts = [f"{p.doprint(x)} = {p.doprint(f)}" for x, f in zip(st.unknowns, st.expressions)]
+        parts = [f"{p.doprint(shown(x))} = {p.doprint(shown(f))}"
+                 for x, f in zip(st.unknowns, st.expressions)]
     elif st.kind == "root":
-        parts = [f"{p.doprint(e)} = 0" for e in st.expressions]
+        parts = [f"{p.doprint(shown(e))} = 0" for e in st.expressions]
     else:
         who = ", ".join(p.doprint(x) for x in st.unknowns)
         star = f"({who})^{{*}}" if len(st.unknowns) > 1 else f"{who}^{{*}}"
@@ -263,7 +265,7 @@ def markdown(derivation, **options) -> str:
     """Markdown: each step's sentence as a paragraph (``$...$`` inline), its equations in a
     ``$$ \\begin{aligned} ... \\end{aligned} $$`` block (GitHub, Jupyter, MathJax)."""
     opts = _options(**options)
-    p, names = DerivationPrinter(), _names(derivation)
+    p, names = DerivationPrinter({"applied": derivation.statement.applied.functions}), _names(derivation)
     blocks = []
     for step in _steps(derivation, opts):
         block = markdown_text(step.text, names)
@@ -278,7 +280,7 @@ def repr_latex(derivation, **options) -> str:
     """The notebook form (``_repr_latex_``): one ``$$ \\begin{aligned} ... $$`` block with
     each sentence as a ``\\text`` row (MathJax has no ``\\intertext``)."""
     opts = _options(**options)
-    p, names = DerivationPrinter(), _names(derivation)
+    p, names = DerivationPrinter({"applied": derivation.statement.applied.functions}), _names(derivation)
     rows = []
     for step in _steps(derivation, opts):
         rows.append("&" + math_text(step.text, names))

@@ -50,7 +50,7 @@ class DerivationPrinter(LatexPrinter):
 
     printmethod = "_latex"
     _default_settings = {**LatexPrinter._default_settings,
-                         "mat_str": "bmatrix", "mat_delim": ""}
+                         "mat_str": "bmatrix", "mat_delim": "", "applied": frozenset()}
 
     def _print_Symbol(self, expr, style="plain"):
         from symimplicit.report.names import latex_name
@@ -59,6 +59,10 @@ class DerivationPrinter(LatexPrinter):
     _print_Dummy = _print_Symbol
 
     def _print_Function(self, expr, exp=None):
+        if expr.func in self._settings["applied"]:  # the user's applied unknown: f(x) in full
+            args = ", ".join(self._print(a) for a in expr.args)
+            tex = self._print(sp.Symbol(expr.func.__name__))
+            return (tex if exp is None else f"{tex}^{{{exp}}}") + rf"\left({args}\right)"
         if isinstance(expr, AppliedUndef):          # x(a, b) -> x: the dependence is said in words
             tex = self._print(sp.Symbol(expr.func.__name__))
             return tex if exp is None else f"{tex}^{{{exp}}}"
@@ -66,6 +70,11 @@ class DerivationPrinter(LatexPrinter):
 
     def _print_Derivative(self, expr):
         inner = expr.expr
+        if inner.func in self._settings["applied"] and len(inner.args) == 1:
+            order = sum(c for _, c in expr.variable_count)   # Lagrange's f'(x), f''(x), f^{(4)}(x)
+            marks = "'" * order if order <= 3 else f"^{{({order})}}"
+            name = self._print(sp.Symbol(inner.func.__name__))
+            return rf"{name}{marks}\left({self._print(inner.args[0])}\right)"
         if not isinstance(inner, (AppliedUndef, sp.Symbol)):
             return super()._print_Derivative(expr)
         denominator, order = [], 0

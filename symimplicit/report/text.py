@@ -28,20 +28,34 @@ def derivative_name(expr: sp.Derivative) -> str:
     return f"{top}/{bottom}"
 
 
+def applied_derivative_name(expr: sp.Derivative) -> str:
+    """``Derivative(f(x), x, 2)`` → ``f''(x)`` (one argument), else ``∂²f/∂x∂y(x, y)``."""
+    u = expr.expr
+    args = ", ".join(unicode_name(a.name) for a in u.args)
+    order = sum(count for _, count in expr.variable_count)
+    if len(u.args) == 1:
+        marks = "′" * order if order <= 3 else f"⁽{str(order).translate(_SUPERSCRIPTS)}⁾"
+        return f"{unicode_name(u.func.__name__)}{marks}({args})"
+    return f"{derivative_name(expr)}({args})"
+
+
 class TerminalPrinter(PrettyPrinter):
     """sympy.pretty with ∂x/∂a for derivatives of the unknowns, x for x(a, b), and
     matrix products printed without evaluating them (see DerivationPrinter._print_MatMul)."""
 
-    def __init__(self, width: int):
+    def __init__(self, width: int, applied=frozenset()):
         super().__init__({"use_unicode": True, "num_columns": width, "wrap_line": False})
+        self.applied = applied               # the user's applied unknowns: f(x), f'(x) in full
 
     def _print_Derivative(self, expr):
+        if expr.expr.func in self.applied:
+            return prettyForm(applied_derivative_name(expr))
         if isinstance(expr.expr, (AppliedUndef, sp.Symbol)):
             return prettyForm(derivative_name(expr))
         return super()._print_Derivative(expr)
 
     def _print_Function(self, e, sort=False, func_name=None, left="(", right=")"):
-        if isinstance(e, AppliedUndef):
+        if isinstance(e, AppliedUndef) and e.func not in self.applied:
             return prettyForm(unicode_name(e.func.__name__))
         return super()._print_Function(e, sort=sort, func_name=func_name, left=left, right=right)
 
@@ -64,11 +78,15 @@ def _has_matrix(expr) -> bool:
     return any(isinstance(side, (sp.MatrixBase, sp.MatrixExpr)) for side in sides)
 
 
-def _one_line(expr) -> str:
+def _one_line(expr, applied=frozenset()) -> str:
     """A one-line form (``lhs = rhs``) of an equation too wide to draw."""
     if isinstance(expr, sp.core.relational.Relational):
         op = {"==": "="}.get(expr.rel_op, expr.rel_op)
-        return f"{_one_line(expr.lhs)} {op} {_one_line(expr.rhs)}"
+        return f"{_one_line(expr.lhs, applied)} {op} {_one_line(expr.rhs, applied)}"
+    if isinstance(expr, sp.Derivative) and expr.expr.func in applied:
+        return applied_derivative_name(expr)
+    if applied:
+        return str(expr)                                   # f(x) kept in full
     if isinstance(expr, sp.Derivative) and isinstance(expr.expr, (AppliedUndef, sp.Symbol)):
         return derivative_name(expr)
     return re.sub(r"\b(\w+)\((?:\w+, )*\w+\)", lambda m: m.group(1)
@@ -79,12 +97,12 @@ _KNOWN_FUNCTIONS = {"sin", "cos", "tan", "exp", "log", "sqrt", "sinh", "cosh", "
                     "atan", "asin", "acos", "LambertW", "erf", "gamma", "sign"}
 
 
-def _art(expr, width: int) -> list[str]:
+def _art(expr, width: int, applied=frozenset()) -> list[str]:
     """The pretty form when it fits in ``width`` columns, else one line wrapped at spaces."""
-    art = TerminalPrinter(10 * width).doprint(expr).splitlines()
+    art = TerminalPrinter(10 * width, applied).doprint(expr).splitlines()
     if max(map(len, art), default=0) <= width or _has_matrix(expr):
         return art                 # (str() of a product with an Inverse would evaluate it)
-    return textwrap.wrap(_one_line(expr), width, subsequent_indent="    ",
+    return textwrap.wrap(_one_line(expr, applied), width, subsequent_indent="    ",
                          break_long_words=False)
 
 
@@ -97,6 +115,6 @@ def derivation_text(derivation, *, wrt=None, width: int = 100) -> str:
     for k, step in enumerate(steps, 1):
         lines = [f"{k}. {plain_text(step.text, names)}"]
         for eq in step.equations:
-            lines += ["    " + ln for ln in _art(eq, width - 4)]
+            lines += ["    " + ln for ln in _art(eq, width - 4, st.applied.functions)]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + "\n"
