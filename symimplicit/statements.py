@@ -318,6 +318,18 @@ class Root(Statement):
     ``F`` is an expression (``= 0`` implied), an ``Eq`` (lhs - rhs = 0) or a sequence
     of them, one per unknown.  ``unknown`` is a Symbol or a sequence of Symbols;
     ``params`` a sequence of Symbols (default: the other free symbols, by name).
+
+    Examples
+    ========
+
+    >>> import sympy as sp
+    >>> from symimplicit import Root
+    >>> E, e, M = sp.symbols("E e M")
+    >>> kepler = Root(E - e*sp.sin(E) - M, E, (e, M))           # Kepler's equation
+    >>> kepler
+    Root(E - M - e*sin(E), unknown=E, params=(e, M))
+    >>> kepler.derive().derivative(M)
+    1/(-e*cos(E) + 1)
     """
 
     kind = "root"
@@ -335,6 +347,21 @@ class FixedPoint(Statement):
     """x(θ) defined by x = f(x, θ); the residual is F = x - f.
 
     ``f`` is an expression, or a sequence with one entry per unknown.
+
+    Examples
+    ========
+
+    >>> import sympy as sp
+    >>> from symimplicit import FixedPoint
+    >>> from symimplicit.tape import Scalar, backward
+    >>> x, a, b = sp.symbols("x a b")
+    >>> layer = FixedPoint(sp.cos(a*x + b), x, (a, b)).primitive()   # the seed's fixed point
+    >>> round(layer.solve(1.0, 0.0), 12)
+    0.739085133215
+    >>> A, B = Scalar(1.0), Scalar(0.0)
+    >>> backward(layer(A, B))                  # ∂x/∂a, ∂x/∂b from the derived IFT formula
+    >>> round(A.grad, 12), round(B.grad, 12)
+    (-0.29747434151, -0.402489954325)
     """
 
     kind = "fixed_point"
@@ -373,6 +400,18 @@ class Minimize(Statement):
     have multipliers μ (``mu_1``, ...) ≥ 0 with μᵢhᵢ = 0; the statement is then derived
     under a named active set (``derive(active=[...])``) and ``primitive()`` picks the
     active set from the solution; ``primitive(multipliers=True)`` also returns λ and μ.
+
+    Examples
+    ========
+
+    >>> import sympy as sp
+    >>> from symimplicit import Minimize
+    >>> x, y, m = sp.symbols("x y m")
+    >>> d = Minimize(x**2 + 2*y**2, [x, y], (m,), constraints=[x + y - m]).derive()
+    >>> d.derivative(m, explicit=True).T       # x = 2m/3, y = m/3
+    Matrix([[2/3, 1/3]])
+    >>> d.derivative(m, explicit=True, multipliers=True)[2]      # λ = -4m/3
+    -4/3
     """
 
     kind = "minimize"

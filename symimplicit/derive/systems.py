@@ -21,7 +21,7 @@ Examples
 >>> from symimplicit import Root
 >>> x, y, a, b = sp.symbols("x y a b")
 >>> d = Root([x + y - a, x*y - b], [x, y], (a, b)).derive()
->>> d.derivative(a)
+>>> print(d.derivative(a))
 LinearSolve(Matrix([
 [1, 1],
 [y, x]]), Matrix([

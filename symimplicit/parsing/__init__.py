@@ -227,6 +227,17 @@ def parse(text: str | Sequence[str], unknown=None, params=None, kind: str | None
     ``unknown``: a name or Symbol, a sequence of them, or names separated by commas
     (``"h,a"``, as on the command line; inferred from ``x = ...`` when omitted); ``params``: names or Symbols, by default the other free symbols
     sorted by name; ``kind``: ``"root"``, ``"fixed_point"`` or ``"minimize"`` to override.
+
+    Examples
+    ========
+
+    >>> from symimplicit import parse
+    >>> parse("x = cos(a*x + b)")
+    FixedPoint(cos(a*x + b), unknown=x, params=(a, b))
+    >>> parse("__import__('os')")
+    Traceback (most recent call last):
+    ...
+    symimplicit.errors.ParseError: ...
     """
     if kind is not None and kind not in KINDS:
         raise StatementError(f"kind must be one of {KINDS}, got {kind!r}")

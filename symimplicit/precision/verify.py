@@ -158,6 +158,16 @@ def verify(target: Any, at: Mapping, dps: int = 50, against=None, tol: float | N
     own ``x0`` argument goes in ``kwargs={"x0": ...}``.)
     ``certify``: also prove enclosures of the same values by interval arithmetic
     (``report.certificate``, a CertifyReport; see :func:`~symimplicit.precision.certify`).
+
+    Examples
+    ========
+
+    >>> import sympy as sp
+    >>> from symimplicit import FixedPoint, verify
+    >>> x, a, b = sp.symbols("x a b")
+    >>> report = verify(FixedPoint(sp.cos(a*x + b), x, (a, b)).primitive(), at={a: 1, b: 0})
+    >>> report.ok, report.digits >= 15       # float64 solution and gradient against mpmath
+    (True, True)
     """
     from symimplicit.precision.jax_target import is_jax_target, verify_jax   # JAX functions
     if is_jax_target(target):

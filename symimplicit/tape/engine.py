@@ -31,6 +31,15 @@ class Scalar:
     outputs passed to :func:`backward` with respect to it (``None`` until a
     backward pass reaches it).  Arithmetic operators and comparisons work on
     Scalars and plain numbers alike; comparisons compare values.
+
+    Examples
+    ========
+
+    >>> from symimplicit.tape import Scalar, Cos, backward
+    >>> x = Scalar(0.5)
+    >>> y = x*x + Cos(x)
+    >>> backward(y); round(x.grad, 15)        # 2x - sin x
+    0.520574461395797
     """
 
     __slots__ = ("value", "grad", "_parents", "_fn", "_kw", "_g", "_mark")
@@ -239,6 +248,15 @@ class Function:
     Calling the Function with only plain numbers returns a plain number (or a
     tuple); with any Scalar among the positional arguments it returns a Scalar
     (or a tuple of Scalars) recorded on the tape.
+
+    Examples
+    ========
+
+    >>> from symimplicit.tape import Scalar, Function, backward
+    >>> square = Function("Square", lambda v: v*v, lambda v: [2*v])   # the seed's form
+    >>> s = Scalar(3.0)
+    >>> out = square(s); backward(out); out.value, s.grad
+    (9.0, 6.0)
     """
 
     __slots__ = ("name", "forward", "backward", "vjp", "vjp_tape", "n_outputs")

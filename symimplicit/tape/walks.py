@@ -59,7 +59,16 @@ def _postorder(root: Scalar, leaves: bool = True) -> list:
 
 
 def trace(x: Scalar) -> list:
-    """Every node of ``x``'s graph in topological order: ``x`` first, parents to its right."""
+    """Every node of ``x``'s graph in topological order: ``x`` first, parents to its right.
+
+    Examples
+    ========
+
+    >>> from symimplicit.tape import Scalar, trace
+    >>> x = Scalar(0.5)
+    >>> trace(x*x)
+    [0.25 = Times(0.5,0.5), 0.5]
+    """
     if not isinstance(x, Scalar):
         raise TypeError(f"trace() needs a Scalar, got {type(x).__name__}")
     order = _postorder(x)
@@ -100,6 +109,14 @@ def backward(x: Scalar, grad=1, *, create_graph: bool = False) -> None:
     ``x.grad`` receives ``grad`` (1 by default).  Calling it twice adds the
     derivatives twice, as in the seed; :func:`reset_grad` clears them.  With
     ``create_graph=True`` the gradients are Scalars on the tape (see :func:`grad`).
+
+    Examples
+    ========
+
+    >>> from symimplicit.tape import Scalar, backward
+    >>> a, b = Scalar(2.0), Scalar(3.0)
+    >>> backward(a*b + a); a.grad, b.grad
+    (4.0, 2.0)
     """
     _check_output(x, "backward")
     if create_graph:
