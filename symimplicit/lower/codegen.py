@@ -72,10 +72,81 @@ def lambdify_many(exprs, args: Sequence[sp.Symbol], backend: str = "math", *,
     if backend == "math":                                            # one printing pass, strict:
         fn = _lambdify_math(safe, flat, hint)                        # unsupported -> DerivationError
     else:
-        fn = sp.lambdify(safe, flat, modules=backend, cse=True, dummify=False)
+        fn = sp.lambdify(safe, flat, modules=backend, cse=cse_for(flat), dummify=False)
     if backend == "numpy":
         return _broadcasting(fn)
     return fn
+
+
+FAST_CSE_FROM = 150
+"""From this many expressions (a system of ~12 unknowns: F, J and N(F)) the CSE is
+:func:`shared_subtrees`: sympy.cse's pairwise Add/Mul matching is superlinear (10 of the 18 s
+of lowering a 20-unknown tanh cell), hash-consing is linear in the size of the expressions."""
+
+
+def cse_for(flat: list):
+    """``cse=`` for sympy.lambdify: SymPy's own for small sets (unchanged code), else
+    :func:`shared_subtrees`."""
+    return True if len(flat) < FAST_CSE_FROM else shared_subtrees
+
+
+def shared_subtrees(exprs):
+    """(replacements, reduced) like ``sympy.cse``: every non-atomic subtree that occurs more
+    than once (structurally equal, by hash) becomes one temporary ``_c0, _c1, ...``.
+
+    One pass counts references (each shared subtree is entered once), one pass rebuilds
+    bottom-up, so the cost is linear in the number of distinct subtrees.
+    """
+    count: dict = {}
+    stack = list(exprs)
+    while stack:                                        # references of each subtree
+        e = stack.pop()
+        if e.is_Atom:
+            continue
+        seen = e in count
+        count[e] = count.get(e, 0) + 1
+        if not seen:
+            stack.extend(e.args)
+    replacements, memo = [], {}
+
+    def rebuild(e):
+        if e.is_Atom:
+            return e
+        done = memo.get(e)
+        if done is not None:
+            return done
+        args = [rebuild(a) for a in e.args]
+        new = e if all(a is b for a, b in zip(args, e.args)) else _remake(e, args)
+        if count.get(e, 0) > 1 and not _trivial(e):
+            temp = sp.Symbol(f"_c{len(replacements)}")         # (no assumptions: asking
+                                                               # them costs more than the CSE)
+            replacements.append((temp, new))
+            new = temp
+        memo[e] = new
+        return new
+
+    import sys
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 20000))            # deep sums of a 200-unknown system
+    try:
+        reduced = [rebuild(e) for e in exprs]
+    finally:
+        sys.setrecursionlimit(limit)
+    return replacements, reduced
+
+
+def _remake(e, args):
+    """``e.func(*args)`` without re-evaluation where the class allows it."""
+    try:
+        return e.func(*args, evaluate=False)
+    except TypeError:
+        return e.func(*args)
+
+
+def _trivial(e) -> bool:
+    """-x and x**-1 of an atom: not worth a temporary."""
+    return len(e.args) == 2 and all(a.is_Atom for a in e.args) and (
+        (e.is_Mul and -1 in e.args) or (e.is_Pow and e.args[1] == -1))
 
 
 def internal_names(args: Sequence[sp.Symbol], flat: list):
@@ -94,15 +165,28 @@ def internal_names(args: Sequence[sp.Symbol], flat: list):
         raise DerivationError(f"lambdify_many: an argument is listed twice in {list(args)}")
     rename = dict(zip(args, safe))
     known = set(args)
-    out = []
     for e in flat:
         stray = e.free_symbols - known
         if stray:
             names = ", ".join(sorted(map(str, stray)))
             raise DerivationError(f"{e} has free symbol(s) {names} that are not among the "
                                   f"arguments {list(args)}")
-        with sp.evaluate(False):                                     # rename only: no rewriting
-            out.append(e.xreplace(rename))                           # (|exp(w)| stays, not exp(re w))
+    memo = dict(rename)
+
+    def renamed(e):                     # xreplace(rename), each distinct subtree rebuilt once
+        done = memo.get(e)              # (a 50-unknown Jacobian repeats tanh(wᵢᵀz + uᵢ) in
+        if done is not None:            # every entry of row i: 20 of 30 s as plain xreplace)
+            return done
+        if e.is_Atom or not e.args:
+            new = e
+        else:
+            args_ = [renamed(a) for a in e.args]
+            new = e if all(a is b for a, b in zip(args_, e.args)) else e.func(*args_)
+        memo[e] = new
+        return new
+
+    with sp.evaluate(False):                                         # rename only: no rewriting
+        out = [renamed(e) for e in flat]                             # (|exp(w)| stays, not exp(re w))
     return safe, out
 
 
@@ -114,7 +198,8 @@ def _lambdify_math(safe, flat, hint):
     printer = PythonCodePrinter({"fully_qualified_modules": False, "inline": True,
                                  "strict": True})
     try:
-        return sp.lambdify(safe, flat, modules="math", cse=True, dummify=False, printer=printer)
+        return sp.lambdify(safe, flat, modules="math", cse=cse_for(flat), dummify=False,
+                           printer=printer)
     except (NotImplementedError, ValueError, TypeError):
         _check_supported(flat, "math", hint)                         # names the expression
         raise
