@@ -22,7 +22,7 @@ Examples
 >>> implicit_numerator((0,))
 ImplicitNumerator(numerator=-F_0, power=1)
 >>> implicit_numerator((0, 0))
-ImplicitNumerator(numerator=-F_x**2*F_00 + 2*F_x*F_0*F_x0 - F_0**2*F_xx, power=3)
+ImplicitNumerator(numerator=-F_00*F_x**2 + 2*F_0*F_x*F_x0 - F_0**2*F_xx, power=3)
 """
 from __future__ import annotations
 
