@@ -31,6 +31,19 @@ class Scalar:
     outputs passed to :func:`backward` with respect to it (``None`` until a
     backward pass reaches it).  Arithmetic operators and comparisons work on
     Scalars and plain numbers alike; comparisons compare values.
+
+    Examples
+    ========
+    >>> from symimplicit.tape import Scalar, backward
+    >>> x = Scalar(3.0)
+    >>> y = x * x + 1
+    >>> y.value, x.grad
+    (10.0, None)
+    >>> backward(y)
+    >>> x.grad                                   # d(x² + 1)/dx = 2x
+    6.0
+    >>> x < 4
+    True
     """
 
     __slots__ = ("value", "grad", "_parents", "_fn", "_kw", "_g", "_mark")
@@ -192,6 +205,17 @@ class Saved:
     ``Saved(value, state)``: the call's output is ``value``; ``node.state`` is
     ``state`` in the backward pass (an implicit layer keeps its solution and
     factorised Jacobian there, so the backward pass never solves again).
+
+    Examples
+    ========
+    >>> from symimplicit.tape import Function, Saved, Scalar, backward
+    >>> Rec = Function("Rec", lambda v: Saved(1 / v, 1 / v),
+    ...                vjp=lambda g, node: (-g * node.state ** 2,))   # d(1/v) = -(1/v)² dv
+    >>> v = Scalar(4.0)
+    >>> r = Rec(v)
+    >>> backward(r)
+    >>> r.value, v.grad
+    (0.25, -0.0625)
     """
 
     __slots__ = ("value", "state")
@@ -202,7 +226,14 @@ class Saved:
 
 
 def value_of(x):
-    """The number inside a Scalar, or ``x`` itself."""
+    """The number inside a Scalar, or ``x`` itself.
+
+    Examples
+    ========
+    >>> from symimplicit.tape import Scalar, value_of
+    >>> value_of(Scalar(1.5)), value_of(2)
+    (1.5, 2)
+    """
     return x.value if isinstance(x, Scalar) else x
 
 
@@ -239,6 +270,16 @@ class Function:
     Calling the Function with only plain numbers returns a plain number (or a
     tuple); with any Scalar among the positional arguments it returns a Scalar
     (or a tuple of Scalars) recorded on the tape.
+
+    Examples
+    ========
+    >>> from symimplicit.tape import Function, Scalar, backward
+    >>> Square = Function("Square", lambda v: v * v, lambda v: [2 * v])   # seed form: partials
+    >>> s = Scalar(3.0)
+    >>> out = Square(s)
+    >>> backward(out)
+    >>> out.value, s.grad, Square(4.0)
+    (9.0, 6.0, 16.0)
     """
 
     __slots__ = ("name", "forward", "backward", "vjp", "vjp_tape", "n_outputs")

@@ -59,7 +59,19 @@ def _postorder(root: Scalar, leaves: bool = True) -> list:
 
 
 def trace(x: Scalar) -> list:
-    """Every node of ``x``'s graph in topological order: ``x`` first, parents to its right."""
+    """Every node of ``x``'s graph in topological order: ``x`` first, parents to its right.
+
+    Examples
+    ========
+    >>> from symimplicit.tape import Scalar, trace
+    >>> a = Scalar(3.0)
+    >>> [node.value for node in trace(a * a + 1)]    # a·a + 1, the constant 1, a·a, a
+    [10.0, 1, 9.0, 3.0]
+    >>> trace(2.0)
+    Traceback (most recent call last):
+    ...
+    TypeError: trace() needs a Scalar, got float
+    """
     if not isinstance(x, Scalar):
         raise TypeError(f"trace() needs a Scalar, got {type(x).__name__}")
     order = _postorder(x)
@@ -100,6 +112,18 @@ def backward(x: Scalar, grad=1, *, create_graph: bool = False) -> None:
     ``x.grad`` receives ``grad`` (1 by default).  Calling it twice adds the
     derivatives twice, as in the seed; :func:`reset_grad` clears them.  With
     ``create_graph=True`` the gradients are Scalars on the tape (see :func:`grad`).
+
+    Examples
+    ========
+    >>> from symimplicit.tape import Scalar, backward
+    >>> a = Scalar(3.0)
+    >>> b = a * a
+    >>> backward(b)
+    >>> a.grad
+    6.0
+    >>> backward(b)                               # a second pass adds, as in the seed
+    >>> a.grad
+    12.0
     """
     _check_output(x, "backward")
     if create_graph:
@@ -275,6 +299,17 @@ def _as_node(g):
 
 
 def reset_grad(x: Scalar) -> None:
-    """Set ``grad`` back to ``None`` on every node of ``x``'s graph."""
+    """Set ``grad`` back to ``None`` on every node of ``x``'s graph.
+
+    Examples
+    ========
+    >>> from symimplicit.tape import Scalar, backward, reset_grad
+    >>> a = Scalar(3.0)
+    >>> b = a * a
+    >>> backward(b)
+    >>> reset_grad(b)
+    >>> a.grad is None, b.grad is None
+    (True, True)
+    """
     for node in _postorder(x):
         node.grad = None
