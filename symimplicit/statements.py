@@ -139,6 +139,15 @@ class Statement:
     Attributes (see docs/architecture.md): ``kind``, ``unknowns``, ``is_vector``,
     ``params``, ``multipliers``, ``system_unknowns``, ``residual``, ``expression``,
     ``expressions``.
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit import Root, Statement
+    >>> x, a = sp.symbols("x a")
+    >>> r = Root(x**2 - a, x, a)
+    >>> isinstance(r, Statement), r.kind, r.unknowns, r.params, r.is_vector
+    (True, 'root', (x,), (a,), False)
     """
 
     kind: str = ""
@@ -281,6 +290,21 @@ class Root(Statement):
     ``F`` is an expression (``= 0`` implied), an ``Eq`` (lhs - rhs = 0) or a sequence
     of them, one per unknown.  ``unknown`` is a Symbol or a sequence of Symbols;
     ``params`` a sequence of Symbols (default: the other free symbols, by name).
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit import Root
+    >>> x, a = sp.symbols("x a")
+    >>> r = Root(x**2 - a, x, a)
+    >>> r.derive().derivative(a)                  # dx/da = -F_a/F_x
+    1/(2*x)
+    >>> r.primitive()(4.0)
+    2.0
+    >>> Root(x**2 - a, sp.Symbol("y"), a)
+    Traceback (most recent call last):
+    ...
+    symimplicit.errors.StatementError: the unknown y does not appear in the root -a + x**2; its symbol(s) x are neither unknowns nor parameters: is x the unknown?
     """
 
     kind = "root"
@@ -298,6 +322,19 @@ class FixedPoint(Statement):
     """x(θ) defined by x = f(x, θ); the residual is F = x - f.
 
     ``f`` is an expression, or a sequence with one entry per unknown.
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit import FixedPoint
+    >>> x, a = sp.symbols("x a")
+    >>> fp = FixedPoint(sp.cos(a*x), x, a)
+    >>> fp.residual
+    Matrix([[x - cos(a*x)]])
+    >>> fp.derive().derivative(a)
+    -x*sin(a*x)/(a*sin(a*x) + 1)
+    >>> round(fp.primitive()(1.0), 12)          # the Dottie number, x = cos x
+    0.739085133215
     """
 
     kind = "fixed_point"
@@ -336,6 +373,19 @@ class Minimize(Statement):
     have multipliers μ (``mu_1``, ...) ≥ 0 with μᵢhᵢ = 0; the statement is then derived
     under a named active set (``derive(active=[...])``) and ``primitive()`` picks the
     active set from the solution; ``primitive(multipliers=True)`` also returns λ and μ.
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit import Minimize
+    >>> x, y, a = sp.symbols("x y a")
+    >>> m = Minimize((x - a)**2 + x**4, x, a)
+    >>> m.residual                                # ∇ₓf
+    Matrix([[-2*a + 4*x**3 + 2*x]])
+    >>> m.derive().derivative(a)
+    1/(6*x**2 + 1)
+    >>> Minimize(x**2 + y**2, [x, y], a, constraints=[x + y - a]).primitive()(2.0)
+    (1.0, 1.0)
     """
 
     kind = "minimize"
