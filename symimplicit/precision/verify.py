@@ -158,6 +158,19 @@ def verify(target: Any, at: Mapping, dps: int = 50, against=None, tol: float | N
     own ``x0`` argument goes in ``kwargs={"x0": ...}``.)
     ``certify``: also prove enclosures of the same values by interval arithmetic
     (``report.certificate``, a CertifyReport; see :func:`~symimplicit.precision.certify`).
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit import FixedPoint
+    >>> x, a = sp.symbols("x a")
+    >>> fp = FixedPoint(sp.cos(a*x), x, (a,))
+    >>> from symimplicit import verify
+    >>> report = verify(fp, at={a: 1.0}, dps=40)
+    >>> report.ok, report.dps, report.digits > 14
+    (True, 40, True)
+    >>> verify(fp.primitive(), at={a: 1.0}).ok        # a layer: its statement is the truth
+    True
     """
     from symimplicit.precision.jax_target import is_jax_target, verify_jax   # JAX functions
     if is_jax_target(target):
