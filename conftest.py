@@ -9,3 +9,5 @@ _OPTIONAL = {
 }
 
 collect_ignore = [path for path, extra in _OPTIONAL.items() if importlib.util.find_spec(extra) is None]
+# the seed notebook's cells, run by tests/test_seed.py in its own namespace: not an importable module
+collect_ignore.append("tests/seed/seed_cells.py")
