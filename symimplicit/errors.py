@@ -29,7 +29,14 @@ __all__ = [
 
 
 class SymimplicitError(Exception):
-    """Base class of every error raised by symimplicit."""
+    """Base class of every error raised by symimplicit.
+
+    Examples
+    ========
+    >>> from symimplicit.errors import SymimplicitError, ConvergenceError, ParseError
+    >>> issubclass(ConvergenceError, SymimplicitError), issubclass(ParseError, ValueError)
+    (True, True)
+    """
 
 
 class ParseError(SymimplicitError, ValueError):
@@ -37,6 +44,16 @@ class ParseError(SymimplicitError, ValueError):
 
     ``text`` is the offending input, ``position`` the 0-based character offset
     where it went wrong (``None`` when the whole input is at fault).
+
+    Examples
+    ========
+    >>> from symimplicit import parse_expression
+    >>> from symimplicit.errors import ParseError
+    >>> try:
+    ...     parse_expression("x +* 2")
+    ... except ParseError as e:
+    ...     print(e.position, repr(e.text))
+    3 'x +* 2'
     """
 
     def __init__(self, message: str, text: str | None = None, position: int | None = None):
@@ -51,15 +68,51 @@ class ParseError(SymimplicitError, ValueError):
 
 
 class StatementError(SymimplicitError, ValueError):
-    """A problem statement that is malformed (shapes, unknowns, parameters)."""
+    """A problem statement that is malformed (shapes, unknowns, parameters).
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit import Root, FixedPoint, Minimize
+    >>> x, a = sp.symbols("x a", real=True)
+
+    >>> Minimize(x**2, x, a, constraints=[x - a, 2*x - 2*a])
+    Traceback (most recent call last):
+    ...
+    symimplicit.errors.StatementError: 2 equality constraint(s) on 1 unknown(s) leave nothing to minimise over: need fewer constraints than unknowns
+    """
 
 
 class ArgumentError(StatementError, TypeError):
-    """A call with the wrong number or kind of arguments (also a ``TypeError``)."""
+    """A call with the wrong number or kind of arguments (also a ``TypeError``).
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit import Root, FixedPoint, Minimize
+    >>> x, a = sp.symbols("x a", real=True)
+
+    >>> Root(x - a, x, a).primitive()(1.0, 2.0)
+    Traceback (most recent call last):
+    ...
+    symimplicit.errors.ArgumentError: RootLayer takes the 1 parameter(s) (a,) in order, got 2
+    """
 
 
 class DerivationError(SymimplicitError, ValueError):
-    """A derivative that cannot be formed (unknown parameter, bad order...)."""
+    """A derivative that cannot be formed (unknown parameter, bad order...).
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit import Root, FixedPoint, Minimize
+    >>> x, a = sp.symbols("x a", real=True)
+
+    >>> Root(x**2 - a, x, a).derive().derivative(sp.Symbol("b"))
+    Traceback (most recent call last):
+    ...
+    symimplicit.errors.DerivationError: b is not a parameter of Root(-a + x**2, unknown=x, params=(a,)); the parameters are (a)
+    """
 
 
 class ConvergenceError(SymimplicitError, ArithmeticError):
@@ -67,6 +120,17 @@ class ConvergenceError(SymimplicitError, ArithmeticError):
 
     Carries ``iterations``, the last ``residual`` norm and the ``point``
     (parameter values and last iterate) so the failure can be reproduced.
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit import Root, FixedPoint, Minimize
+    >>> x, a = sp.symbols("x a", real=True)
+
+    >>> Root(x**2 + a, x, a).primitive()(1.0)          # x² + 1 = 0 has no real root
+    Traceback (most recent call last):
+    ...
+    symimplicit.errors.ConvergenceError: newton: ∂F/∂x = 0.0 at an iterate after 0 iteration(s); last residual 1 at x=0.0, a=1.0
     """
 
     def __init__(self, message: str, *, iterations: int | None = None,
@@ -78,7 +142,19 @@ class ConvergenceError(SymimplicitError, ArithmeticError):
 
 
 class SingularJacobianError(SymimplicitError, ArithmeticError):
-    """∂F/∂x is singular at the point: the implicit function theorem fails there."""
+    """∂F/∂x is singular at the point: the implicit function theorem fails there.
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit import Root, FixedPoint, Minimize
+    >>> x, a = sp.symbols("x a", real=True)
+
+    >>> FixedPoint(a*sp.tanh(x), x, (a,)).primitive()(1.0)    # x = tanh x: F_x = 1 - sech²0 = 0
+    Traceback (most recent call last):
+    ...
+    symimplicit.errors.SingularJacobianError: FixedPointLayer: ∂F/∂x = 0.0 at the solution x=0.0, a=1.0: ∂F/∂z is singular there, the implicit function theorem fails and the derivative does not exist
+    """
 
     def __init__(self, message: str, *, point: dict | None = None, value=None):
         self.point = point
@@ -87,7 +163,16 @@ class SingularJacobianError(SymimplicitError, ArithmeticError):
 
 
 class DomainError(SymimplicitError, ValueError):
-    """A function evaluated outside its domain (log of a negative, ...)."""
+    """A function evaluated outside its domain (log of a negative, ...).
+
+    Examples
+    ========
+    >>> from symimplicit.tape import Log, Scalar
+    >>> Log(Scalar(-1.0))
+    Traceback (most recent call last):
+    ...
+    symimplicit.errors.DomainError: Log(-1.0) is outside its domain: math domain error
+    """
 
     def __init__(self, message: str, *, point: dict | None = None):
         self.point = point
@@ -95,7 +180,19 @@ class DomainError(SymimplicitError, ValueError):
 
 
 class NonFiniteError(SymimplicitError, ValueError):
-    """A NaN or infinite input or intermediate value."""
+    """A NaN or infinite input or intermediate value.
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit import Root, FixedPoint, Minimize
+    >>> x, a = sp.symbols("x a", real=True)
+
+    >>> Root(x - a, x, a).primitive()(float("nan"))
+    Traceback (most recent call last):
+    ...
+    symimplicit.errors.NonFiniteError: RootLayer: the parameter a = nan is not finite
+    """
 
     def __init__(self, message: str, *, point: dict | None = None):
         self.point = point
@@ -103,7 +200,19 @@ class NonFiniteError(SymimplicitError, ValueError):
 
 
 class NotAMinimumError(SymimplicitError, ArithmeticError):
-    """A stationary point that is a maximum or saddle, not a minimum."""
+    """A stationary point that is a maximum or saddle, not a minimum.
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit import Root, FixedPoint, Minimize
+    >>> x, a = sp.symbols("x a", real=True)
+
+    >>> Minimize(-(x - a)**2, x, a).primitive()(1.0)
+    Traceback (most recent call last):
+    ...
+    symimplicit.errors.NotAMinimumError: MinimizeLayer: the stationary point is a maximum (∂²f/∂x² = -2 < 0) at x=1.0, a=1.0
+    """
 
     def __init__(self, message: str, *, point: dict | None = None):
         self.point = point
@@ -116,6 +225,17 @@ class NonDifferentiableError(SymimplicitError, ArithmeticError):
 
     ``kink`` is the SymPy expression g whose zero the solution sits on (or the
     constraint), ``point`` the parameter values and solution.
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit import Root, FixedPoint, Minimize
+    >>> x, a = sp.symbols("x a", real=True)
+
+    >>> Root(x - sp.Max(a, 0), x, a).primitive()(0.0)
+    Traceback (most recent call last):
+    ...
+    symimplicit.errors.NonDifferentiableError: RootLayer: the solution sits on the kink -a = 0 (its value -0 is within the rounding bound 0) at x=-0.0, a=0.0: F is not differentiable there, so the derivative does not exist (the one-sided derivatives differ)
     """
 
     def __init__(self, message: str, *, kink=None, point: dict | None = None):
@@ -125,11 +245,25 @@ class NonDifferentiableError(SymimplicitError, ArithmeticError):
 
 
 class GradientMismatchError(SymimplicitError, AssertionError):
-    """A gradient that disagrees with the high-precision reference."""
+    """A gradient that disagrees with the high-precision reference.
+
+    Examples
+    ========
+    >>> from symimplicit.errors import GradientMismatchError
+    >>> isinstance(GradientMismatchError("dx/da: 3 digits"), AssertionError)
+    True
+    """
 
 
 class MissingDependencyError(SymimplicitError, ImportError):
-    """An optional dependency is needed; the message says how to install it."""
+    """An optional dependency is needed; the message says how to install it.
+
+    Examples
+    ========
+    >>> from symimplicit.errors import MissingDependencyError
+    >>> print(MissingDependencyError("matplotlib", extra="plot", purpose="plots"))
+    matplotlib is needed for plots; install it with: pip install 'symimplicit[plot]'
+    """
 
     def __init__(self, package: str, extra: str | None = None, purpose: str = "",
                  debian: str | None = None):
@@ -145,6 +279,13 @@ class OutputError(SymimplicitError, OSError):
     """A result that cannot be written (a missing directory, a full disk, no permission).
 
     ``path`` is the file that could not be written.
+
+    Examples
+    ========
+    >>> from symimplicit.errors import OutputError
+    >>> e = OutputError("cannot write /nonexistent/out.pdf", path="/nonexistent/out.pdf")
+    >>> isinstance(e, OSError), e.path
+    (True, '/nonexistent/out.pdf')
     """
 
     def __init__(self, message: str, *, path: str | None = None):
@@ -154,7 +295,19 @@ class OutputError(SymimplicitError, OSError):
 
 class InfeasibleError(SymimplicitError, ArithmeticError):
     """No point satisfies the constraints (as far as the solver can tell): ``constraint`` is
-    the one most violated at the least infeasible point found, ``point`` that point."""
+    the one most violated at the least infeasible point found, ``point`` that point.
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit import Root, FixedPoint, Minimize
+    >>> x, a = sp.symbols("x a", real=True)
+
+    >>> Minimize(x**2, x, a, constraints=[x >= a, x <= a - 1]).primitive()(1.0)
+    Traceback (most recent call last):
+    ...
+    symimplicit.errors.InfeasibleError: no feasible point found: the constraints seem inconsistent; at the least infeasible point found, x=0.333333, a=1, the inequality [0] x >= a is violated by 0.667
+    """
 
     def __init__(self, message: str, *, constraint=None, point: dict | None = None):
         self.constraint = constraint
@@ -163,7 +316,19 @@ class InfeasibleError(SymimplicitError, ArithmeticError):
 
 
 class UnboundedError(SymimplicitError, ArithmeticError):
-    """The objective decreases without bound on the feasible set: no minimum exists."""
+    """The objective decreases without bound on the feasible set: no minimum exists.
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit import Root, FixedPoint, Minimize
+    >>> x, a = sp.symbols("x a", real=True)
+
+    >>> Minimize(x, x, a, constraints=[x <= a]).primitive()(1.0)     # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    symimplicit.errors.UnboundedError: the iterates run off to ‖x‖ = ... along feasible points: the objective seems unbounded below on the feasible set (...)
+    """
 
     def __init__(self, message: str, *, point: dict | None = None):
         self.point = point
@@ -172,7 +337,15 @@ class UnboundedError(SymimplicitError, ArithmeticError):
 
 class ConstraintQualificationError(SingularJacobianError):
     """The active constraints' gradients are linearly dependent at the solution (LICQ fails):
-    the multipliers are not unique and the KKT Jacobian is singular.  ``constraints`` names them."""
+    the multipliers are not unique and the KKT Jacobian is singular.  ``constraints`` names them.
+
+    Examples
+    ========
+    >>> from symimplicit.errors import ConstraintQualificationError, SingularJacobianError
+    >>> e = ConstraintQualificationError("LICQ fails", constraints=["x + y - a", "2*x + 2*y - 2*a"])
+    >>> isinstance(e, SingularJacobianError), e.constraints
+    (True, ('x + y - a', '2*x + 2*y - 2*a'))
+    """
 
     def __init__(self, message: str, *, constraints=(), point: dict | None = None, value=None):
         self.constraints = tuple(constraints)

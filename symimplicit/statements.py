@@ -140,6 +140,15 @@ class Statement:
     Attributes (see docs/architecture.md): ``kind``, ``unknowns``, ``is_vector``,
     ``params``, ``multipliers``, ``system_unknowns``, ``residual``, ``expression``,
     ``expressions``.
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit import Root, Statement
+    >>> x, a = sp.symbols("x a")
+    >>> r = Root(x**2 - a, x, a)
+    >>> isinstance(r, Statement), r.kind, r.unknowns, r.params, r.is_vector
+    (True, 'root', (x,), (a,), False)
     """
 
     kind: str = ""
@@ -321,15 +330,18 @@ class Root(Statement):
 
     Examples
     ========
-
     >>> import sympy as sp
     >>> from symimplicit import Root
-    >>> E, e, M = sp.symbols("E e M")
-    >>> kepler = Root(E - e*sp.sin(E) - M, E, (e, M))           # Kepler's equation
-    >>> kepler
-    Root(E - M - e*sin(E), unknown=E, params=(e, M))
-    >>> kepler.derive().derivative(M)
-    1/(-e*cos(E) + 1)
+    >>> x, a = sp.symbols("x a")
+    >>> r = Root(x**2 - a, x, a)
+    >>> r.derive().derivative(a)                  # dx/da = -F_a/F_x
+    1/(2*x)
+    >>> r.primitive()(4.0)
+    2.0
+    >>> Root(x**2 - a, sp.Symbol("y"), a)
+    Traceback (most recent call last):
+    ...
+    symimplicit.errors.StatementError: the unknown y does not appear in the root -a + x**2; its symbol(s) x are neither unknowns nor parameters: is x the unknown?
     """
 
     kind = "root"
@@ -350,18 +362,16 @@ class FixedPoint(Statement):
 
     Examples
     ========
-
     >>> import sympy as sp
     >>> from symimplicit import FixedPoint
-    >>> from symimplicit.tape import Scalar, backward
-    >>> x, a, b = sp.symbols("x a b")
-    >>> layer = FixedPoint(sp.cos(a*x + b), x, (a, b)).primitive()   # the seed's fixed point
-    >>> round(layer.solve(1.0, 0.0), 12)
+    >>> x, a = sp.symbols("x a")
+    >>> fp = FixedPoint(sp.cos(a*x), x, a)
+    >>> fp.residual
+    Matrix([[x - cos(a*x)]])
+    >>> fp.derive().derivative(a)
+    -x*sin(a*x)/(a*sin(a*x) + 1)
+    >>> round(fp.primitive()(1.0), 12)          # the Dottie number, x = cos x
     0.739085133215
-    >>> A, B = Scalar(1.0), Scalar(0.0)
-    >>> backward(layer(A, B))                  # ∂x/∂a, ∂x/∂b from the derived IFT formula
-    >>> round(A.grad, 12), round(B.grad, 12)
-    (-0.29747434151, -0.402489954325)
     """
 
     kind = "fixed_point"
@@ -403,15 +413,16 @@ class Minimize(Statement):
 
     Examples
     ========
-
     >>> import sympy as sp
     >>> from symimplicit import Minimize
-    >>> x, y, m = sp.symbols("x y m")
-    >>> d = Minimize(x**2 + 2*y**2, [x, y], (m,), constraints=[x + y - m]).derive()
-    >>> d.derivative(m, explicit=True).T       # x = 2m/3, y = m/3
-    Matrix([[2/3, 1/3]])
-    >>> d.derivative(m, explicit=True, multipliers=True)[2]      # λ = -4m/3
-    -4/3
+    >>> x, y, a = sp.symbols("x y a")
+    >>> m = Minimize((x - a)**2 + x**4, x, a)
+    >>> m.residual                                # ∇ₓf
+    Matrix([[-2*a + 4*x**3 + 2*x]])
+    >>> m.derive().derivative(a)
+    1/(6*x**2 + 1)
+    >>> Minimize(x**2 + y**2, [x, y], a, constraints=[x + y - a]).primitive()(2.0)
+    (1.0, 1.0)
     """
 
     kind = "minimize"

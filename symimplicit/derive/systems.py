@@ -21,8 +21,8 @@ Examples
 >>> from symimplicit import Root
 >>> x, y, a, b = sp.symbols("x y a b")
 >>> d = Root([x + y - a, x*y - b], [x, y], (a, b)).derive()
->>> print(d.derivative(a))
-LinearSolve(Matrix([
+>>> d.derivative(a).matrix, d.derivative(a).vector
+(Matrix([
 [1, 1],
 [y, x]]), Matrix([
 [1],

@@ -59,6 +59,19 @@ def lambdify_many(exprs, args: Sequence[sp.Symbol], backend: str = "math", *,
     The result is always a list with one value per expression.  ``hint`` says, in
     the :class:`~symimplicit.errors.DerivationError` raised for an expression the
     ``math`` module cannot evaluate, who needed it (default: the backend advice).
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit.lower import lambdify_many
+    >>> x, y = sp.symbols("x y")
+    >>> f = lambdify_many([x*y, sp.sin(x) + x*y], [x, y])     # x*y computed once
+    >>> [round(v, 12) for v in f(2.0, 3.0)]
+    [6.0, 6.909297426826]
+    >>> lambdify_many([sp.Function("g")(x)], [x])
+    Traceback (most recent call last):
+    ...
+    symimplicit.errors.DerivationError: the math backend cannot evaluate g(_s0): Unsupported by <class 'sympy.printing.pycode.PythonCodePrinter'>: g; lambdify_many(..., backend='numpy') or backend='mpmath' may evaluate it
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")

@@ -35,6 +35,19 @@ class ExplicitPrimitive(Function):
     undefined (√x at 0) the forward returns the value and keeps its inputs, and
     the vjp raises the DomainError at that point.  With plain floats only the
     value is computed.
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit.lower import ExplicitPrimitive
+    >>> from symimplicit.tape import Scalar, grad
+    >>> x, y = sp.symbols("x y")
+    >>> f = ExplicitPrimitive(x**2*y, [x, y], name="f")
+    >>> f.partials, f(3.0, 2.0)
+    ([2*x*y, x**2], 18.0)
+    >>> X, Y = Scalar(3.0), Scalar(2.0)
+    >>> grad(f(X, Y), [X, Y])                   # (2xy, x²)
+    (12.0, 9.0)
     """
 
     def __init__(self, expr: sp.Expr, args: Sequence[sp.Symbol], name: str | None = None):
@@ -125,6 +138,18 @@ def primitive(expr: sp.Expr, args: Sequence[sp.Symbol], name: str | None = None)
     """One tape Function computing ``expr`` with its gradient lambdified from SymPy.
 
     ``args`` are the Symbols in the order of the positional arguments.
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit.lower import primitive
+    >>> from symimplicit.tape import Scalar, grad
+    >>> x, y = sp.symbols("x y")
+    >>> p = primitive(x*sp.exp(y), [x, y])
+    >>> X, Y = Scalar(2.0), Scalar(0.0)
+    >>> z = p(X, Y)
+    >>> z.value, grad(z, [X, Y])                 # (eʸ, x eʸ)
+    (2.0, (1.0, 2.0))
     """
     return ExplicitPrimitive(expr, args, name)
 
@@ -138,6 +163,16 @@ def fuse(fn: Callable, n_args: int, *, name: str | None = None,
     expression lowered by :func:`primitive`.  ``fn`` must be straight-line code:
     a branch on a value is frozen at the sample point.  The result has
     ``.expr`` and ``.fused_nodes`` (the size of the traced graph it replaces).
+
+    Examples
+    ========
+    >>> from symimplicit.lower import fuse
+    >>> from symimplicit.tape import Sin, Times
+    >>> f = fuse(lambda u, v: Times(u, Sin(v)), 2)
+    >>> f.expr, f.fused_nodes
+    (u*sin(v), 4)
+    >>> f(2.0, 0.0)
+    0.0
     """
     from symimplicit.twins import to_sympy
 

@@ -72,6 +72,19 @@ class ImplicitLayer(Function):
     :mod:`symimplicit.lower.checks`) a tape call raises
     :class:`~symimplicit.errors.NonDifferentiableError`: there is no derivative
     to give its backward pass; :meth:`solve` (a value only) returns the solution.
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit import Root
+    >>> from symimplicit.lower import ImplicitLayer
+    >>> from symimplicit.tape import Scalar, grad
+    >>> x, a = sp.symbols("x a")
+    >>> layer = ImplicitLayer(Root(x**2 - a, x, a), x0=1.0)
+    >>> A = Scalar(4.0)
+    >>> s = layer(A)
+    >>> s.value, grad(s, [A])                    # x = √a, dx/da = 1/(2x)
+    (2.0, (0.25,))
     """
 
     def __init__(self, statement, *, x0=None, tol=None, max_iter=None, method=None,
@@ -371,12 +384,37 @@ def _rebuild_layer(statement, options):
 
 
 def make_primitive(statement, **options) -> ImplicitLayer:
-    """``statement.primitive(**options)``: the statement's solution as a tape primitive."""
+    """``statement.primitive(**options)``: the statement's solution as a tape primitive.
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit import Root
+    >>> from symimplicit.lower import make_primitive
+    >>> x, a = sp.symbols("x a")
+    >>> make_primitive(Root(x**2 - a, x, a))
+    ImplicitLayer(Root(-a + x**2, unknown=x, params=(a,)), method='newton')
+    >>> make_primitive(Root(x**2 - a, x, a))(9.0)
+    3.0
+    """
     return ImplicitLayer(statement, **options)
 
 
 def make_lowered(statement, backend: str = "numpy", **options):
-    """``statement.lower(backend="numpy")``: vectorised solve and gradient over arrays."""
+    """``statement.lower(backend="numpy")``: vectorised solve and gradient over arrays.
+
+    Examples
+    ========
+    >>> import numpy as np, sympy as sp
+    >>> from symimplicit import Root
+    >>> from symimplicit.lower import make_lowered
+    >>> x, a = sp.symbols("x a")
+    >>> lowered = make_lowered(Root(x**2 - a, x, a))
+    >>> lowered.solve(np.array([1.0, 4.0, 9.0]))
+    array([1., 2., 3.])
+    >>> lowered.gradient(np.array([1.0, 4.0])).ravel()      # 1/(2√a)
+    array([0.5 , 0.25])
+    """
     from symimplicit.lower.vectorized import LoweredStatement
 
     if backend != "numpy":

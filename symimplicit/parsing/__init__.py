@@ -50,7 +50,20 @@ KINDS = ("root", "fixed_point", "minimize")
 
 
 def parse_expression(text: str, symbols: dict[str, sp.Symbol] | None = None) -> sp.Expr:
-    """One expression (no '=') from text, safely; ``symbols`` maps names to Symbols."""
+    """One expression (no '=') from text, safely; ``symbols`` maps names to Symbols.
+
+    Examples
+    ========
+    >>> from symimplicit import parse_expression
+    >>> parse_expression("x**2 + sin(a*x)")
+    x**2 + sin(a*x)
+    >>> parse_expression("x +* 2")
+    Traceback (most recent call last):
+    ...
+    symimplicit.errors.ParseError: invalid syntax: invalid syntax at position 3:
+        x +* 2
+           ^
+    """
     source = _check_text(text)
     equations = split(source)
     if len(equations) > 1 or equations[0].rhs is not None:
@@ -230,14 +243,15 @@ def parse(text: str | Sequence[str], unknown=None, params=None, kind: str | None
 
     Examples
     ========
-
     >>> from symimplicit import parse
-    >>> parse("x = cos(a*x + b)")
-    FixedPoint(cos(a*x + b), unknown=x, params=(a, b))
-    >>> parse("__import__('os')")
+    >>> parse("x = cos(a*x)")
+    FixedPoint(cos(a*x), unknown=x, params=(a,))
+    >>> parse("x**2 - a = 0", unknown="x")
+    Root(-a + x**2, unknown=x, params=(a,))
+    >>> parse("x**2 - a = 0")
     Traceback (most recent call last):
     ...
-    symimplicit.errors.ParseError: ...
+    symimplicit.errors.StatementError: cannot tell which symbol is the unknown; pass it, e.g. parse(text, unknown='x')
     """
     if kind is not None and kind not in KINDS:
         raise StatementError(f"kind must be one of {KINDS}, got {kind!r}")

@@ -178,6 +178,17 @@ class CertifyReport:
     the root was proved unique; ``second_order``: for a minimum, what was proved
     about the second-order condition; ``kappa``: the rounding amplification at the
     point; ``tol``: the relative error the float64 values must be proved within.
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit import FixedPoint
+    >>> x, a = sp.symbols("x a")
+    >>> fp = FixedPoint(sp.cos(a*x), x, (a,))
+    >>> from symimplicit import certify
+    >>> report = certify(fp, at={a: 1.0})
+    >>> type(report).__name__, report.ok, report.failure
+    ('CertifyReport', True, None)
     """
 
     target: str

@@ -43,7 +43,14 @@ mp = mpmath.mp
 
 
 def backend() -> str:
-    """The active mpmath integer backend: ``"gmpy"`` (the ``fast`` extra) or ``"python"``."""
+    """The active mpmath integer backend: ``"gmpy"`` (the ``fast`` extra) or ``"python"``.
+
+    Examples
+    ========
+    >>> from symimplicit.precision import backend
+    >>> backend() in ("gmpy", "python")
+    True
+    """
     return mpmath.libmp.BACKEND
 
 
@@ -53,6 +60,17 @@ class MpProblem:
     ``kind`` is the statement's kind, ``unknowns`` the system unknowns z (user
     unknowns first, then any Lagrange multipliers), ``n_user`` how many of them
     the user asked for, ``params`` θ.
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit import FixedPoint
+    >>> x, a = sp.symbols("x a")
+    >>> fp = FixedPoint(sp.cos(a*x), x, (a,))
+    >>> from symimplicit.precision import problem_of
+    >>> p = problem_of(fp)
+    >>> p.kind, p.unknowns, p.params, p.residual, p.jacobian
+    ('fixed_point', (x,), (a,), Matrix([[x - cos(a*x)]]), Matrix([[a*sin(a*x) + 1]]))
     """
 
     def __init__(self, kind: str, unknowns, n_user: int, params, residual: sp.Matrix,
@@ -272,7 +290,18 @@ _CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def problem_of(statement) -> MpProblem:
-    """The (memoised) :class:`MpProblem` of a statement."""
+    """The (memoised) :class:`MpProblem` of a statement.
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit import FixedPoint
+    >>> x, a = sp.symbols("x a")
+    >>> fp = FixedPoint(sp.cos(a*x), x, (a,))
+    >>> from symimplicit.precision import problem_of
+    >>> problem_of(fp) is problem_of(fp)          # memoised
+    True
+    """
     try:
         return _CACHE[statement]
     except KeyError:

@@ -65,6 +65,20 @@ class Reference:
     ``solution_bound[i]`` and ``gradient_bound[i][j]`` the first-order bounds ē
     (floats, in units of u = 2⁻⁵³) on the float64 error of each quantity;
     ``notes`` what the reference could not do (a skipped route).
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit import FixedPoint
+    >>> x, a = sp.symbols("x a")
+    >>> fp = FixedPoint(sp.cos(a*x), x, (a,))
+    >>> import mpmath
+    >>> from symimplicit.precision import problem_of, reference
+    >>> ref = reference(problem_of(fp), [1.0], [0.739], dps=30)
+    >>> mpmath.nstr(ref.solution[0], 20), mpmath.nstr(ref.gradient[0][0], 20)
+    ('0.73908513321516064166', '-0.29747434150983226056')
+    >>> ref.dps
+    30
     """
 
     solution: tuple
@@ -279,6 +293,21 @@ def reference(problem: MpProblem, theta: Sequence, z0: Sequence, dps: int,
     point for Newton (the float64 solution under test, which picks the branch);
     ``z64`` the float64 solution of the user unknowns when known (its actual error then
     enters the gradient's rounding bound, :func:`error_bounds`).
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit import FixedPoint
+    >>> x, a = sp.symbols("x a")
+    >>> fp = FixedPoint(sp.cos(a*x), x, (a,))
+    >>> import mpmath
+    >>> from symimplicit.precision import problem_of, reference
+    >>> ref = reference(problem_of(fp), [1.0], [0.739], dps=30)
+    >>> xs = ref.solution[0]
+    >>> with mpmath.workdps(30):                 # dx/da = -x sin x/(sin x + 1) at a = 1
+    ...     closed = -xs*mpmath.sin(xs)/(mpmath.sin(xs) + 1)
+    ...     print(abs(ref.gradient[0][0] - closed) < mpmath.mpf("1e-28"))
+    True
     """
     work = dps + GUARD_DIGITS
     z = problem.solve(theta, z0, work, check=False)

@@ -42,7 +42,14 @@ def default_tol(kappa: float) -> float:
 
     Kept for callers that want a single number; verify itself judges each row by its
     own rounding bound (``Row.tol`` = 64·u·ē/scale, see :mod:`symimplicit.precision.judge`),
-    which is not capped: a value exact at the correctly rounded solution must pass."""
+    which is not capped: a value exact at the correctly rounded solution must pass.
+
+    Examples
+    ========
+    >>> from symimplicit.precision import default_tol
+    >>> default_tol(1.0) == 64 * 2.0**-53, default_tol(1e12)
+    (True, 1e-08)
+    """
     k = kappa if math.isfinite(kappa) else math.inf
     return min(TOL_FACTOR * max(k, 1.0) * EPS, TOL_CEILING)
 
@@ -99,6 +106,19 @@ class VerifyReport:
     agree; ``suspect``: True when they disagree (then the derivation itself, or
     the reference, is not to be trusted and ``ok`` is False); ``start``: where the
     reference Newton solve started (it judges the root found from there).
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit import FixedPoint
+    >>> x, a = sp.symbols("x a")
+    >>> fp = FixedPoint(sp.cos(a*x), x, (a,))
+    >>> from symimplicit import verify
+    >>> report = verify(fp, at={a: 1.0})
+    >>> type(report).__name__, report.ok
+    ('VerifyReport', True)
+    >>> [(row.name, row.digits > 14) for row in report.rows]
+    [('x', True), ('∂x/∂a', True)]
     """
 
     target: str

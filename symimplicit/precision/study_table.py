@@ -26,6 +26,13 @@ class Study:
     what was studied and the reference's digits; ``notes``: points whose
     reference failed (their rows hold NaN); ``reasons``: row index -> why that row holds
     NaN or inf (printed under the table).
+
+    Examples
+    ========
+    >>> from symimplicit.precision import Study
+    >>> s = Study({"a": [0.5, 1.0], "kappa": [1.0, 2.0]}, swept=("a",))
+    >>> s.columns, s["kappa"].tolist()
+    (['a', 'kappa'], [1.0, 2.0])
     """
 
     def __init__(self, columns: dict, *, statement=None, swept=(), dps: int = 30, notes=(),

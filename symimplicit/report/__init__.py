@@ -27,6 +27,19 @@ def pdf(derivation, path, **options):
     """Compile ``derivation``'s standalone document to the PDF file ``path`` (returns its Path).
 
     ``options``: ``wrt``, ``width``, ``title`` as for :func:`latex`, and ``timeout`` (s).
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit import Root
+    >>> x, a = sp.symbols("x a")
+    >>> d = Root(x**2 - a, x, a).derive()
+    >>> import shutil, tempfile, pathlib
+    >>> from symimplicit.report import pdf
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "root.pdf"
+    >>> made = pdf(d, out) if shutil.which("pdflatex") else None      # needs pdflatex
+    >>> made is None or made.read_bytes().startswith(b"%PDF")
+    True
     """
     timeout = options.pop("timeout", None)
     source = standalone(derivation, **options)

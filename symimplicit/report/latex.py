@@ -186,7 +186,19 @@ def _join(items: list[tuple[str, str]]) -> str:
 def align(derivation, **options) -> str:
     """``\\begin{align*} ... \\end{align*}``: every step's sentence as ``\\intertext``, then
     its equations aligned at the relation.  Needs amsmath (and ``\\allowdisplaybreaks``
-    to break across pages)."""
+    to break across pages).
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit import Root
+    >>> x, a = sp.symbols("x a")
+    >>> d = Root(x**2 - a, x, a).derive()
+    >>> from symimplicit.report import align
+    >>> lines = align(d).splitlines()
+    >>> lines[0], lines[-1], sum(r"\\intertext" in line for line in lines)
+    ('\\\\begin{align*}', '\\\\end{align*}', 7)
+    """
     opts = _options(**options)
     p, names = DerivationPrinter({"applied": derivation.statement.applied.functions}), _names(derivation)
     steps = _steps(derivation, opts)
@@ -202,7 +214,19 @@ def align(derivation, **options) -> str:
 
 def statement_latex(statement) -> str:
     """The statement as one formula: ``x = \\cos(a x + b)``, ``E - e\\sin E - M = 0``,
-    ``x^{*} = \\operatorname{argmin}_{x} f \\ \\text{s.t.}\\ g = 0``."""
+    ``x^{*} = \\operatorname{argmin}_{x} f \\ \\text{s.t.}\\ g = 0``.
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit import FixedPoint, Root
+    >>> from symimplicit.report import statement_latex
+    >>> x, a = sp.symbols("x a")
+    >>> print(statement_latex(FixedPoint(sp.cos(a*x), x, a)))
+    x = \\cos{\\left(a x \\right)}
+    >>> print(statement_latex(Root(x**2 - a, x, a)))
+    x^{2} - a = 0
+    """
     p = DerivationPrinter({"applied": statement.applied.functions})
     st = statement
     shown = st.to_user                                   # f(x) for an applied unknown
@@ -242,7 +266,19 @@ def _title_of(statement) -> str:
 
 
 def standalone(derivation, **options) -> str:
-    """A standalone LaTeX document (article, amsmath) that pdflatex compiles."""
+    """A standalone LaTeX document (article, amsmath) that pdflatex compiles.
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit import Root
+    >>> x, a = sp.symbols("x a")
+    >>> d = Root(x**2 - a, x, a).derive()
+    >>> from symimplicit.report import standalone
+    >>> doc = standalone(d)
+    >>> doc.splitlines()[0], doc.rstrip().endswith(r"\\end{document}")
+    ('\\\\documentclass[11pt]{article}', True)
+    """
     opts = _options(**options)
     title = (escape_latex(opts.title) if opts.title is not None else
              "Implicit differentiation: " + _title_of(derivation.statement))
@@ -253,7 +289,20 @@ def standalone(derivation, **options) -> str:
 
 def latex(derivation, document: bool = False, **options) -> str:
     """``Derivation.latex``: the ``align*`` environment, or with ``document=True`` a
-    standalone document."""
+    standalone document.
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit import Root
+    >>> x, a = sp.symbols("x a")
+    >>> d = Root(x**2 - a, x, a).derive()
+    >>> from symimplicit.report import latex
+    >>> latex(d).splitlines()[0]
+    '\\\\begin{align*}'
+    >>> latex(d, document=True).splitlines()[0]
+    '\\\\documentclass[11pt]{article}'
+    """
     return standalone(derivation, **options) if document else align(derivation, **options)
 
 
@@ -263,7 +312,18 @@ def _aligned(rows: list[str]) -> str:
 
 def markdown(derivation, **options) -> str:
     """Markdown: each step's sentence as a paragraph (``$...$`` inline), its equations in a
-    ``$$ \\begin{aligned} ... \\end{aligned} $$`` block (GitHub, Jupyter, MathJax)."""
+    ``$$ \\begin{aligned} ... \\end{aligned} $$`` block (GitHub, Jupyter, MathJax).
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit import Root
+    >>> x, a = sp.symbols("x a")
+    >>> d = Root(x**2 - a, x, a).derive()
+    >>> from symimplicit.report import markdown
+    >>> markdown(d).splitlines()[:3]
+    ['The unknown $x$ is defined implicitly by $F = 0$ with parameters $a$.', '', '$$']
+    """
     opts = _options(**options)
     p, names = DerivationPrinter({"applied": derivation.statement.applied.functions}), _names(derivation)
     blocks = []
@@ -278,7 +338,19 @@ def markdown(derivation, **options) -> str:
 
 def repr_latex(derivation, **options) -> str:
     """The notebook form (``_repr_latex_``): one ``$$ \\begin{aligned} ... $$`` block with
-    each sentence as a ``\\text`` row (MathJax has no ``\\intertext``)."""
+    each sentence as a ``\\text`` row (MathJax has no ``\\intertext``).
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit import Root
+    >>> x, a = sp.symbols("x a")
+    >>> d = Root(x**2 - a, x, a).derive()
+    >>> from symimplicit.report import repr_latex
+    >>> text = repr_latex(d)
+    >>> text.startswith("$$"), text.endswith("$$"), r"\\intertext" in text
+    (True, True, False)
+    """
     opts = _options(**options)
     p, names = DerivationPrinter({"applied": derivation.statement.applied.functions}), _names(derivation)
     rows = []
@@ -289,5 +361,15 @@ def repr_latex(derivation, **options) -> str:
 
 
 def statement_repr_latex(statement) -> str:
-    """``Statement._repr_latex_``: the statement as display math."""
+    """``Statement._repr_latex_``: the statement as display math.
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit import Root
+    >>> from symimplicit.report import statement_repr_latex
+    >>> x, a = sp.symbols("x a")
+    >>> print(statement_repr_latex(Root(x**2 - a, x, a)))
+    $$x^{2} - a = 0$$
+    """
     return "$$" + statement_latex(statement) + "$$"

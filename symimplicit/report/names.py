@@ -83,7 +83,14 @@ def _latex_index(index: str) -> str:
 
 @lru_cache(maxsize=4096)
 def latex_name(name: str) -> str:
-    """The LaTeX of a symbol name: ``theta_1`` → ``\\theta_{1}``, ``Re`` → ``\\mathit{Re}``."""
+    """The LaTeX of a symbol name: ``theta_1`` → ``\\theta_{1}``, ``Re`` → ``\\mathit{Re}``.
+
+    Examples
+    ========
+    >>> from symimplicit.report import latex_name
+    >>> print(latex_name("theta_1"), latex_name("Re"))
+    \\theta_{1} \\mathit{Re}
+    """
     stem = name.rstrip("_")
     primes = "'" * (len(name) - len(stem)) if stem else ""
     stem = _ascii(stem or name)
@@ -98,7 +105,14 @@ def latex_name(name: str) -> str:
 
 @lru_cache(maxsize=4096)
 def unicode_name(name: str) -> str:
-    """The terminal form of a symbol name: ``theta_1`` → ``θ₁``, ``lambda_1_`` → ``λ₁′``."""
+    """The terminal form of a symbol name: ``theta_1`` → ``θ₁``, ``lambda_1_`` → ``λ₁′``.
+
+    Examples
+    ========
+    >>> from symimplicit.report import unicode_name
+    >>> unicode_name("theta_1"), unicode_name("lambda_1_")
+    ('θ₁', 'λ₁′')
+    """
     stem = name.rstrip("_")
     primes = "′" * (len(name) - len(stem)) if stem else ""
     base, supers, subs = split_super_sub(stem or name)
@@ -118,5 +132,15 @@ def unicode_name(name: str) -> str:
 
 
 def symbol_names(symbols: Iterable[sp.Symbol]) -> dict[sp.Symbol, str]:
-    """``{symbol: latex}`` for ``sympy.latex(..., symbol_names=...)``."""
+    """``{symbol: latex}`` for ``sympy.latex(..., symbol_names=...)``.
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit.report import symbol_names
+    >>> t = sp.Symbol("theta_1")
+    >>> names = symbol_names([t])
+    >>> print(names[t], sp.latex(t**2, symbol_names=names))
+    \\theta_{1} \\theta_{1}^{2}
+    """
     return {s: latex_name(s.name) for s in symbols}

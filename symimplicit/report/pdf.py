@@ -25,7 +25,16 @@ LOG_LINES = 20
 
 
 class LatexError(SymimplicitError, RuntimeError):
-    """pdflatex failed on a document; ``log`` holds the end of its log, ``source`` the LaTeX."""
+    """pdflatex failed on a document; ``log`` holds the end of its log, ``source`` the LaTeX.
+
+    Examples
+    ========
+    >>> from symimplicit.report import LatexError
+    >>> from symimplicit.errors import SymimplicitError
+    >>> e = LatexError("pdflatex failed", log="! Undefined control sequence.")
+    >>> isinstance(e, SymimplicitError), e.log
+    (True, '! Undefined control sequence.')
+    """
 
     def __init__(self, message: str, *, log: str = "", source: str = ""):
         self.log = log
@@ -55,6 +64,16 @@ def compile_pdf(source: str, path, *, timeout: float = TIMEOUT, runs: int = 1) -
     """Compile the LaTeX ``source`` and write the PDF to ``path``; returns the Path.
 
     ``runs``: pdflatex passes (1 suffices without cross-references).
+
+    Examples
+    ========
+    >>> import shutil, tempfile, pathlib
+    >>> from symimplicit.report import compile_pdf
+    >>> source = "\\\\documentclass{article}\\\\begin{document}$x^2$\\\\end{document}"
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "x.pdf"
+    >>> made = compile_pdf(source, out) if shutil.which("pdflatex") else None   # needs pdflatex
+    >>> made is None or made.read_bytes().startswith(b"%PDF")
+    True
     """
     exe = pdflatex_path()
     target = Path(path)

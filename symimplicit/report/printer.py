@@ -46,7 +46,15 @@ _MATRIX = re.compile(r"\\begin\{(\w*matrix)\}(.*?)\\end\{\1\}", re.S)
 
 
 class DerivationPrinter(LatexPrinter):
-    """``sympy.latex`` for derivation steps (see the module docstring)."""
+    """``sympy.latex`` for derivation steps (see the module docstring).
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit.report import DerivationPrinter
+    >>> print(DerivationPrinter().doprint(sp.Symbol("theta_1")**2))
+    \\theta_{1}^{2}
+    """
 
     printmethod = "_latex"
     _default_settings = {**LatexPrinter._default_settings,

@@ -107,7 +107,21 @@ def _art(expr, width: int, applied=frozenset()) -> list[str]:
 
 
 def derivation_text(derivation, *, wrt=None, width: int = 100) -> str:
-    """The steps as plain text: numbered sentences, each equation indented below."""
+    """The steps as plain text: numbered sentences, each equation indented below.
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit import Root
+    >>> x, a = sp.symbols("x a")
+    >>> d = Root(x**2 - a, x, a).derive()
+    >>> from symimplicit.report import derivation_text
+    >>> text = derivation_text(d)
+    >>> print(text.splitlines()[0])
+    1. The unknown x is defined implicitly by F = 0 with parameters a.
+    >>> "∂x/∂a = ───" in text, text.count("\\n\\n") + 1          # seven numbered steps
+    (True, 7)
+    """
     steps = derivation.steps_for(*wrt) if wrt else derivation.steps
     st = derivation.statement
     names = {s.name for s in (*st.system_unknowns, *st.params)}

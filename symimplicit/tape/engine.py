@@ -34,12 +34,16 @@ class Scalar:
 
     Examples
     ========
-
-    >>> from symimplicit.tape import Scalar, Cos, backward
-    >>> x = Scalar(0.5)
-    >>> y = x*x + Cos(x)
-    >>> backward(y); round(x.grad, 15)        # 2x - sin x
-    0.520574461395797
+    >>> from symimplicit.tape import Scalar, backward
+    >>> x = Scalar(3.0)
+    >>> y = x * x + 1
+    >>> y.value, x.grad
+    (10.0, None)
+    >>> backward(y)
+    >>> x.grad                                   # d(x² + 1)/dx = 2x
+    6.0
+    >>> x < 4
+    True
     """
 
     __slots__ = ("value", "grad", "_parents", "_fn", "_kw", "_g", "_mark")
@@ -201,6 +205,17 @@ class Saved:
     ``Saved(value, state)``: the call's output is ``value``; ``node.state`` is
     ``state`` in the backward pass (an implicit layer keeps its solution and
     factorised Jacobian there, so the backward pass never solves again).
+
+    Examples
+    ========
+    >>> from symimplicit.tape import Function, Saved, Scalar, backward
+    >>> Rec = Function("Rec", lambda v: Saved(1 / v, 1 / v),
+    ...                vjp=lambda g, node: (-g * node.state ** 2,))   # d(1/v) = -(1/v)² dv
+    >>> v = Scalar(4.0)
+    >>> r = Rec(v)
+    >>> backward(r)
+    >>> r.value, v.grad
+    (0.25, -0.0625)
     """
 
     __slots__ = ("value", "state")
@@ -211,7 +226,14 @@ class Saved:
 
 
 def value_of(x):
-    """The number inside a Scalar, or ``x`` itself."""
+    """The number inside a Scalar, or ``x`` itself.
+
+    Examples
+    ========
+    >>> from symimplicit.tape import Scalar, value_of
+    >>> value_of(Scalar(1.5)), value_of(2)
+    (1.5, 2)
+    """
     return x.value if isinstance(x, Scalar) else x
 
 
@@ -251,12 +273,13 @@ class Function:
 
     Examples
     ========
-
-    >>> from symimplicit.tape import Scalar, Function, backward
-    >>> square = Function("Square", lambda v: v*v, lambda v: [2*v])   # the seed's form
+    >>> from symimplicit.tape import Function, Scalar, backward
+    >>> Square = Function("Square", lambda v: v * v, lambda v: [2 * v])   # seed form: partials
     >>> s = Scalar(3.0)
-    >>> out = square(s); backward(out); out.value, s.grad
-    (9.0, 6.0)
+    >>> out = Square(s)
+    >>> backward(out)
+    >>> out.value, s.grad, Square(4.0)
+    (9.0, 6.0, 16.0)
     """
 
     __slots__ = ("name", "forward", "backward", "vjp", "vjp_tape", "n_outputs")

@@ -33,6 +33,24 @@ class Primitive(Function):
 
     Its call is :meth:`Function.__call__` specialised to that case (it is the
     hot path of seed-style code such as ``Sum(*[Pow(Plus(a, b), p=2) ...])``).
+    Every elementary primitive of this module (``Plus``, ``Times``, ``Sin``, ``Log``...)
+    is an instance, and this docstring is theirs.
+
+    Examples
+    ========
+    >>> import math
+    >>> from symimplicit.tape import Scalar, Sin, Times, Pow, Sum, Log, backward
+    >>> x = Scalar(2.0)
+    >>> y = Times(x, Sin(x))
+    >>> backward(y)
+    >>> round(x.grad, 12), round(math.sin(2) + 2 * math.cos(2), 12)    # d(x sin x) = sin x + x cos x
+    (0.077003753731, 0.077003753731)
+    >>> Pow(3.0, p=2), Sum(1.0, 2.0, 3.0)        # plain numbers in, a plain number out
+    (9.0, 6.0)
+    >>> Log(Scalar(-1.0))
+    Traceback (most recent call last):
+    ...
+    symimplicit.errors.DomainError: Log(-1.0) is outside its domain: math domain error
     """
 
     __slots__ = ()

@@ -63,11 +63,14 @@ def trace(x: Scalar) -> list:
 
     Examples
     ========
-
     >>> from symimplicit.tape import Scalar, trace
-    >>> x = Scalar(0.5)
-    >>> trace(x*x)
-    [0.25 = Times(0.5,0.5), 0.5]
+    >>> a = Scalar(3.0)
+    >>> [node.value for node in trace(a * a + 1)]    # a·a + 1, the constant 1, a·a, a
+    [10.0, 1, 9.0, 3.0]
+    >>> trace(2.0)
+    Traceback (most recent call last):
+    ...
+    TypeError: trace() needs a Scalar, got float
     """
     if not isinstance(x, Scalar):
         raise TypeError(f"trace() needs a Scalar, got {type(x).__name__}")
@@ -112,11 +115,15 @@ def backward(x: Scalar, grad=1, *, create_graph: bool = False) -> None:
 
     Examples
     ========
-
     >>> from symimplicit.tape import Scalar, backward
-    >>> a, b = Scalar(2.0), Scalar(3.0)
-    >>> backward(a*b + a); a.grad, b.grad
-    (4.0, 2.0)
+    >>> a = Scalar(3.0)
+    >>> b = a * a
+    >>> backward(b)
+    >>> a.grad
+    6.0
+    >>> backward(b)                               # a second pass adds, as in the seed
+    >>> a.grad
+    12.0
     """
     _check_output(x, "backward")
     if create_graph:
@@ -292,6 +299,17 @@ def _as_node(g):
 
 
 def reset_grad(x: Scalar) -> None:
-    """Set ``grad`` back to ``None`` on every node of ``x``'s graph."""
+    """Set ``grad`` back to ``None`` on every node of ``x``'s graph.
+
+    Examples
+    ========
+    >>> from symimplicit.tape import Scalar, backward, reset_grad
+    >>> a = Scalar(3.0)
+    >>> b = a * a
+    >>> backward(b)
+    >>> reset_grad(b)
+    >>> a.grad is None, b.grad is None
+    (True, True)
+    """
     for node in _postorder(x):
         node.grad = None
