@@ -14,13 +14,15 @@ while in that noise); the others continue.  Points that fail raise
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from symimplicit.errors import (ConvergenceError, DomainError, NonDifferentiableError,
                                 NonFiniteError, NotAMinimumError,
                                 SingularJacobianError, StatementError)
 from symimplicit.lower.compiled import compile_statement
-from symimplicit.errors import ArgumentError
+from symimplicit.errors import ArgumentError, SymimplicitError
 from symimplicit.lower.options import check_max_iter, check_tol
 from symimplicit.lower.checks import (kink_test, oversensitive, singular_jacobian,
                                       unresolved)
@@ -52,6 +54,7 @@ class LoweredStatement:
         self.tol = DEFAULT_TOL if tol is None else check_tol(tol, "lower()")
         self.max_iter = check_max_iter(max_iter, "lower()")
         self.x0 = None if x0 is None else self._as_start(x0)
+        self.failures: dict = {}                 # errors="nan": {flat index: why} of the last call
         fns = c.numpy()
         self._fj, self._ftheta = fns.fjn, fns.ftheta                 # [F, ∂F/∂z, N(F)], ∂F/∂θ
         self._jnoise = fns.jnoise if self.n == 1 else None           # N(F_x): the scalar singular test
@@ -61,27 +64,77 @@ class LoweredStatement:
         return (_rebuild_lowered, (self.statement, self._options))
 
     # -- public ------------------------------------------------------------- #
-    def solve(self, *arrays, x0=None, **named) -> np.ndarray:
-        """The solution over the broadcast parameters: shape (...) or (..., n_unknowns)."""
+    def solve(self, *arrays, x0=None, errors: str = "raise", **named) -> np.ndarray:
+        """The solution over the broadcast parameters: shape (...) or (..., n_unknowns).
+
+        ``errors="raise"`` (default): a point that fails raises its typed error (naming the
+        flat indices); ``errors="nan"``: failing points are NaN and :attr:`failures` says
+        why, {flat index: "ErrorType: message"}, so one bad point does not abort a sweep."""
+        if _masking(errors):
+            return self._masked(arrays, named, x0, gradient=False)[0]
         theta, shape = self._parameters(arrays, named)
         z = self._newton(theta, x0)
         return self._shaped_solution(z, shape)
 
-    def gradient(self, *arrays, x0=None, **named) -> np.ndarray:
+    def gradient(self, *arrays, x0=None, errors: str = "raise", **named) -> np.ndarray:
         """∂x/∂θ over the broadcast parameters: shape (..., p), or (..., n_unknowns, p).
 
         Solves first (the solve is repeated if :meth:`solve` was called before:
-        use :meth:`solve_and_gradient` for both)."""
-        return self.solve_and_gradient(*arrays, x0=x0, **named)[1]
+        use :meth:`solve_and_gradient` for both).  ``errors`` as in :meth:`solve`."""
+        return self.solve_and_gradient(*arrays, x0=x0, errors=errors, **named)[1]
 
-    def solve_and_gradient(self, *arrays, x0=None, **named):
-        """(solution, ∂x/∂θ) from one solve, shaped as :meth:`solve` and :meth:`gradient`."""
+    def solve_and_gradient(self, *arrays, x0=None, errors: str = "raise", **named):
+        """(solution, ∂x/∂θ) from one solve, shaped as :meth:`solve` and :meth:`gradient`;
+        ``errors`` as in :meth:`solve`."""
+        if _masking(errors):
+            return self._masked(arrays, named, x0, gradient=True)
         theta, shape = self._parameters(arrays, named)
         z = self._newton(theta, x0)
-        dx = self._derivative(z, theta)[:, :self.n_user, :]
+        return self._shaped(z, self._derivative(z, theta), shape)
+
+    def _shaped(self, z, dz, shape):
+        dx = dz[:, :self.n_user, :]
         if self.n_user == 1 and not self.statement.is_vector:
             return self._shaped_solution(z, shape), dx[:, 0, :].reshape(shape + (self.p,))
         return self._shaped_solution(z, shape), dx.reshape(shape + (self.n_user, self.p))
+
+    def _masked(self, arrays, named, x0, gradient: bool):
+        """errors="nan": solve the points that can be solved, NaN and a reason for the rest.
+
+        Every typed error of the sweep names its flat indices; those points leave and the
+        others are solved again (each round removes at least one point)."""
+        theta, shape = self._parameters(arrays, named, check_finite=False)
+        N = theta[0].size if theta else 1
+        failures = {}
+        finite = np.ones(N, dtype=bool)
+        for name, t in zip(self.params, theta):
+            for i in np.flatnonzero(~np.isfinite(t)):
+                failures.setdefault(int(i), f"NonFiniteError: parameter {name} is not finite")
+            finite &= np.isfinite(t)
+        start = self._start(N, [np.where(finite, t, 0.0) for t in theta], x0)
+        z = np.full((N, self.n), np.nan)
+        dz = np.full((N, self.n, self.p), np.nan)
+        alive = np.flatnonzero(finite)
+        while alive.size:
+            th = [t[alive] for t in theta]
+            try:
+                za = self._newton(th, None, start=start[alive])
+                da = self._derivative(za, th) if gradient else None
+            except SymimplicitError as exc:
+                indices = (getattr(exc, "point", None) or {}).get("indices")
+                if not indices:
+                    raise
+                why = re.sub(r" (at|for) flat indices \[[^\]]*\]( \.\.\.)?", "", str(exc))
+                for i in alive[np.asarray(indices, dtype=int)]:     # (indices of the subset)
+                    failures[int(i)] = f"{type(exc).__name__}: {why}"
+                alive = np.delete(alive, indices)
+                continue
+            z[alive] = za
+            if gradient:
+                dz[alive] = da
+            break
+        self.failures = dict(sorted(failures.items()))
+        return self._shaped(z, dz, shape)
 
     def solve_and_gradient_affine(self, *arrays, x0=None):
         """:meth:`solve_and_gradient` for a residual affine in the unknowns (the layers'
@@ -171,7 +224,7 @@ class LoweredStatement:
             raise NonFiniteError(f"lower(): x0 = {x0!r} is not finite")
         return start
 
-    def _parameters(self, arrays, named):
+    def _parameters(self, arrays, named, check_finite: bool = True):
         if arrays and named:
             raise ArgumentError("give the parameters either positionally or by name, not both")
         if named:
@@ -201,7 +254,7 @@ class LoweredStatement:
                                  f"shapes {[v.shape for v in values]} ({exc})") from None
         shape = values[0].shape if values else ()
         flat = [v.ravel() for v in values]
-        for name, v in zip(self.params, flat):
+        for name, v in zip(self.params, flat if check_finite else []):
             bad = np.flatnonzero(~np.isfinite(v))
             if bad.size:
                 raise NonFiniteError(f"parameter {name} is not finite at flat indices "
@@ -248,11 +301,12 @@ class LoweredStatement:
                 np.stack([np.linalg.lstsq(A[i], rhs[i], rcond=None)[0] for i in range(N)])
         return z
 
-    def _newton(self, theta, x0):
-        """The batched damped Newton of :mod:`~symimplicit.lower.solvers` on every point at once,
-        then the checks of :mod:`~symimplicit.lower.checks` at every solution."""
+    def _newton(self, theta, x0, start=None):
+        """The batched damped Newton of :mod:`~symimplicit.lower.solvers` on every point at once
+        (from ``start`` (N, n) when given, else from x0), then the checks of
+        :mod:`~symimplicit.lower.checks` at every solution."""
         N = theta[0].size if theta else 1
-        z = self._start(N, theta, x0)
+        z = self._start(N, theta, x0) if start is None else np.array(start, dtype=float)
         solver = BatchNewton(self._evaluate, tol=self.tol, max_iter=self.max_iter)
         start = z.copy()
         z, failed, multiple = solver.solve(z, theta)
@@ -303,14 +357,16 @@ class LoweredStatement:
                              | ~np.isfinite(z).all(axis=1))
         if bad.size:
             raise SingularJacobianError(f"∂F/∂z is singular at the solution for flat indices "
-                                        f"{bad[:SHOWN].tolist()} ({self._points(bad, theta, z)})")
+                                        f"{bad[:SHOWN].tolist()} ({self._points(bad, theta, z)})",
+                                        point={"indices": bad.tolist()})
         if self.statement.kind != "minimize":
             return
         low = smallest_curvature(J, self.n_user)
         bad = np.flatnonzero(low <= 0)
         if bad.size:
             raise NotAMinimumError(f"not a minimum (Hessian not positive definite) at flat "
-                                   f"indices {bad[:SHOWN].tolist()} ({self._points(bad, theta, z)})")
+                                   f"indices {bad[:SHOWN].tolist()} ({self._points(bad, theta, z)})",
+                                   point={"indices": bad.tolist()})
 
     def _points(self, indices, theta, z) -> str:
         shown = []
@@ -329,6 +385,13 @@ class LoweredStatement:
                                iterations=self.max_iter, residual=residual,
                                point={"indices": indices.tolist()})
 
+
+
+def _masking(errors: str) -> bool:
+    if errors not in ("raise", "nan"):
+        raise StatementError(f"errors={errors!r}: expected 'raise' (a failing point raises) or "
+                             "'nan' (failing points are NaN, reasons in .failures)")
+    return errors == "nan"
 
 
 def _rebuild_lowered(statement, options):
