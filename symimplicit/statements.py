@@ -255,7 +255,8 @@ class Statement:
 
     @property
     def unknown(self):
-        """The unknown as the user gave it: a Symbol, or a tuple for vector unknowns."""
+        """The unknown as a Symbol, or a tuple for vector unknowns (an applied f(x) is its
+        Symbol ``f`` here; ``to_user`` shows it as f(x))."""
         return self.unknowns if self.is_vector else self.unknowns[0]
 
     def derive(self):
@@ -318,6 +319,20 @@ class Root(Statement):
     ``F`` is an expression (``= 0`` implied), an ``Eq`` (lhs - rhs = 0) or a sequence
     of them, one per unknown.  ``unknown`` is a Symbol or a sequence of Symbols;
     ``params`` a sequence of Symbols (default: the other free symbols, by name).
+    An unknown may be an applied function f(x) of parameters (:mod:`symimplicit.applied`):
+    it is the Symbol ``f`` in ``unknowns`` and is shown as f(x) (``to_user``).
+
+    Examples
+    ========
+
+    >>> import sympy as sp
+    >>> from symimplicit import Root
+    >>> x, a = sp.symbols("x a")
+    >>> Root(x**3 + x - a, x)
+    Root(-a + x**3 + x, unknown=x, params=(a,))
+    >>> f = sp.Function("f")
+    >>> Root(sp.Eq(x**2 + f(x)**2, 1), f(x), (x,)).derive().derivative(x)
+    -x/f(x)
     """
 
     kind = "root"
