@@ -264,7 +264,8 @@ class Statement:
 
     @property
     def unknown(self):
-        """The unknown as the user gave it: a Symbol, or a tuple for vector unknowns."""
+        """The unknown as a Symbol, or a tuple for vector unknowns (an applied f(x) is its
+        Symbol ``f`` here; ``to_user`` shows it as f(x))."""
         return self.unknowns if self.is_vector else self.unknowns[0]
 
     def derive(self):
@@ -328,6 +329,9 @@ class Root(Statement):
     of them, one per unknown.  ``unknown`` is a Symbol or a sequence of Symbols;
     ``params`` a sequence of Symbols (default: the other free symbols, by name).
 
+    An unknown may be an applied function f(x) of parameters (:mod:`symimplicit.applied`):
+    it is the Symbol ``f`` in ``unknowns`` and is shown as f(x) (``to_user``).
+
     Examples
     ========
     >>> import sympy as sp
@@ -338,6 +342,9 @@ class Root(Statement):
     1/(2*x)
     >>> r.primitive()(4.0)
     2.0
+    >>> f = sp.Function("f")                       # a function as the unknown
+    >>> Root(sp.Eq(x**2 + f(x)**2, 1), f(x), (x,)).derive().derivative(x)
+    -x/f(x)
     >>> Root(x**2 - a, sp.Symbol("y"), a)
     Traceback (most recent call last):
     ...

@@ -127,3 +127,17 @@ def test_bad_applied_unknowns_are_statement_errors_naming_the_piece(build, piece
     with pytest.raises(StatementError) as info:
         build()
     assert piece in str(info.value)
+
+
+def test_system_steps_show_the_applied_unknowns():
+    g = sp.Function("g")
+    d = Root([f(x) + g(x) - c, f(x) - x * g(x)**2], [f(x), g(x)], (x, c)).derive()
+    d.derivative(x, 2)
+    tex = d.latex()
+    assert r"f\left(x\right) - x g^{2}\left(x\right) &= 0" in tex
+    assert r"- \frac{g^{2}\left(x\right)}{2 x g\left(x\right) + 1}" in tex   # ∂g/∂x
+    # ∂g/∂x against the explicit branch g(x, c) = (-1 + √(1 + 4xc))/(2x) of x g² + g - c = 0
+    branch = (-1 + sp.sqrt(1 + 4 * x * c)) / (2 * x)
+    dg = d.derivative(x, explicit=True)[1].subs({g(x): branch, f(x): x * branch**2})
+    at = {x: sp.Rational(3, 7), c: sp.Rational(5, 3)}
+    assert abs(sp.N((dg - sp.diff(branch, x)).subs(at), 40)) < 1e-30

@@ -134,7 +134,13 @@ class StepWriter:
         """The step with the Symbol f of an applied unknown written f(x), except where F is
         differentiated with respect to it (∂F/∂f stays a partial in the variable f)."""
         F_funcs = {F.func for F in self.F_name}
+        internal = tuple(self.st.applied.to_function)
+
         def shown(eq):
+            if not eq.has(*internal):
+                return eq
+            if isinstance(eq, sp.Equality):       # rebuilt unevaluated (an Eq of matrix
+                return sp.Eq(shown(eq.lhs), shown(eq.rhs), evaluate=False)   # products would expand)
             keep = {a: sp.Dummy() for a in eq.atoms(sp.Derivative, AppliedUndef)
                     if (a.expr if isinstance(a, sp.Derivative) else a).func in F_funcs}
             back = {v: k for k, v in keep.items()}
