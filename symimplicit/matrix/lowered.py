@@ -1,0 +1,151 @@
+"""Numeric evaluation of the derived matrix expressions with numpy, for concrete sizes.
+
+:func:`evaluate` walks the same node set as the rule table; ``A⁻¹ B`` is ``np.linalg.solve``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+from sympy.matrices.expressions import (MatrixExpr, MatrixSymbol, MatMul, MatAdd, Transpose,
+                                        Inverse, Trace, Identity, ZeroMatrix, HadamardProduct)
+from sympy.matrices.expressions.matexpr import MatrixElement
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.diagonal import DiagMatrix
+
+from ..errors import StatementError, ConvergenceError
+
+__all__ = ["evaluate", "LoweredMatrix"]
+
+
+def _size(d, env):
+    d = sp.sympify(d).xreplace(env.get("_dims", {}))
+    if not d.is_Integer:
+        raise StatementError(f"the dimension {d} has no value: pass sizes={{...}}")
+    return int(d)
+
+
+def evaluate(expr, env):
+    """The float64 value of a matrix or scalar expression; ``env`` maps symbols to arrays/floats."""
+    if isinstance(expr, (MatrixSymbol, sp.Symbol)):
+        if expr not in env:
+            raise StatementError(f"no value given for {expr}")
+        return env[expr]
+    if isinstance(expr, Identity):
+        return np.eye(_size(expr.shape[0], env))
+    if isinstance(expr, ZeroMatrix):
+        return np.zeros((_size(expr.shape[0], env), _size(expr.shape[1], env)))
+    if isinstance(expr, MatAdd) or (isinstance(expr, sp.Add) and not isinstance(expr, MatrixExpr)):
+        return sum(evaluate(a, env) for a in expr.args)
+    if isinstance(expr, MatMul):
+        out = None
+        args = list(expr.args)
+        vals = []
+        i = 0
+        while i < len(args):                                # A⁻¹ B = solve(A, B)
+            a = args[i]
+            if isinstance(a, Inverse) and i + 1 < len(args) and isinstance(args[i + 1], MatrixExpr):
+                rest = evaluate(MatMul(*args[i + 1:]) if len(args) > i + 2 else args[i + 1], env)
+                vals.append(np.linalg.solve(evaluate(a.arg, env), rest))
+                break
+            vals.append(evaluate(a, env))
+            i += 1
+        for v in vals:
+            out = v if out is None else (out * v if np.ndim(out) == 0 or np.ndim(v) == 0 else out @ v)
+        return out
+    if isinstance(expr, sp.Mul):
+        out = 1.0
+        for a in expr.args:
+            out = out * evaluate(a, env)
+        return out
+    if isinstance(expr, Transpose):
+        return evaluate(expr.arg, env).T
+    if isinstance(expr, Inverse):
+        return np.linalg.inv(evaluate(expr.arg, env))
+    if isinstance(expr, Trace):
+        return float(np.trace(evaluate(expr.arg, env)))
+    if isinstance(expr, MatrixElement):
+        return float(evaluate(expr.parent, env)[int(expr.i), int(expr.j)])
+    if isinstance(expr, HadamardProduct):
+        out = evaluate(expr.args[0], env)
+        for a in expr.args[1:]:
+            out = out * evaluate(a, env)
+        return out
+    if isinstance(expr, DiagMatrix):
+        return np.diag(evaluate(expr.arg, env).ravel())
+    if isinstance(expr, ElementwiseApplyFunction):
+        x = sp.Dummy("x")
+        f = sp.lambdify(x, expr.function(x), "numpy")
+        return f(evaluate(expr.expr, env))
+    if isinstance(expr, sp.Number):
+        return float(expr)
+    if isinstance(expr, (sp.Pow, sp.Function)):
+        syms = [sp.Dummy() for _ in expr.args]
+        f = sp.lambdify(syms, expr.func(*syms), "numpy")
+        return f(*[evaluate(a, env) for a in expr.args])
+    raise StatementError(f"cannot evaluate {type(expr).__name__} in {expr}")
+
+
+class LoweredMatrix:
+    """``solve(**arrays)`` (Newton on F with the derived F_z), ``jacobian(param, **arrays)``,
+    ``vjp(cotangent, **arrays)`` for a matrix statement at concrete sizes.
+
+    Examples
+    ========
+    >>> import numpy as np, sympy as sp
+    >>> from symimplicit.matrix import MatrixRoot
+    >>> M, x, b = sp.MatrixSymbol("M", 2, 2), sp.MatrixSymbol("x", 2, 1), sp.MatrixSymbol("b", 2, 1)
+    >>> low = MatrixRoot(M*x + b - x, x, (M, b)).lower()
+    >>> low.solve(M=np.zeros((2, 2)), b=np.ones((2, 1))).ravel().tolist()
+    [1.0, 1.0]
+    """
+
+    def __init__(self, statement, sizes):
+        self.statement = statement
+        self.derivation = statement.derive()
+        self.dims = {sp.Symbol(k) if isinstance(k, str) else k: v for k, v in sizes.items()}
+
+    def _env(self, arrays, z=None):
+        st = self.statement
+        env = {"_dims": self.dims}
+        for p in st.params:
+            if p.name not in arrays:
+                raise StatementError(f"no value given for the parameter {p.name}")
+            v = arrays[p.name]
+            env[p] = (np.asarray(v, dtype=float).reshape(tuple(_size(d, env) for d in p.shape))
+                      if isinstance(p, MatrixSymbol) else float(v))
+        if z is not None:
+            env[st.unknown] = z
+        return env
+
+    def solve(self, z0=None, tol=1e-14, maxiter=100, **arrays):
+        """The root z (Newton z ← z - F_z⁻¹ F), an array of the unknown's shape."""
+        st = self.statement
+        env = self._env(arrays)
+        shape = tuple(_size(d, env) for d in st.unknown.shape)
+        z = np.zeros(shape) if z0 is None else np.asarray(z0, float).reshape(shape)
+        for _ in range(maxiter):
+            env[st.unknown] = z
+            F = evaluate(st.residual, env)
+            step = np.linalg.solve(evaluate(self.derivation.F_z, env), F)
+            z = z - step
+            if np.max(np.abs(step)) <= tol * (1 + np.max(np.abs(z))):
+                return z
+        raise ConvergenceError(f"Newton on {st} did not converge in {maxiter} steps")
+
+    def jacobian(self, param, z=None, **arrays):
+        """∂z/∂θ as an array, at the solution (solved unless ``z`` is given)."""
+        p = next((q for q in self.statement.params if q.name == getattr(param, "name", param)), None)
+        if p is None:
+            raise StatementError(f"{param} is not a parameter of {self.statement}")
+        z = self.solve(**arrays) if z is None else z
+        return evaluate(self.derivation.derivative(p), self._env(arrays, z))
+
+    def vjp(self, cotangent, z=None, **arrays):
+        """{parameter name: θ̄} for the cotangent z̄ (λ = F_z⁻ᵀ z̄ by one solve)."""
+        z = self.solve(**arrays) if z is None else z
+        env = self._env(arrays, z)
+        d = self.derivation
+        lam = np.linalg.solve(evaluate(d.F_z, env).T, np.asarray(cotangent, float).reshape(z.shape))
+        env[d.multiplier] = lam
+        _, grads = d.vjp()
+        return {p.name: evaluate(g, env) for p, g in grads.items()}
