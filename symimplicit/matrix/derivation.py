@@ -93,7 +93,7 @@ class MatrixDerivation:
                 continue
             if not isinstance(p, MatrixSymbol):                   # θ̄ = -λᵀ F_θ
                 g = _simp(L.xreplace({self.dtheta[p]: sp.S.One}))
-                g = sp.Mul(-1, MatrixElement(MatMul(Transpose(self.multiplier), g), 0, 0))
+                g = sp.Mul(-1, sp.Trace(MatMul(Transpose(self.multiplier), g)))
                 grads[p] = g
                 continue
             g = adjoint(L, self.dtheta[p], self.multiplier)

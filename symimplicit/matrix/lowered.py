@@ -18,7 +18,7 @@ __all__ = ["evaluate", "LoweredMatrix"]
 
 
 def _size(d, env):
-    d = sp.sympify(d).xreplace(env.get("_dims", {}))
+    d = sp.sympify(sp.sympify(d).xreplace({k: sp.Integer(v) for k, v in env.get("_dims", {}).items()}))
     if not d.is_Integer:
         raise StatementError(f"the dimension {d} has no value: pass sizes={{...}}")
     return int(d)
@@ -71,7 +71,7 @@ def evaluate(expr, env):
             out = out * evaluate(a, env)
         return out
     if isinstance(expr, DiagMatrix):
-        return np.diag(evaluate(expr.arg, env).ravel())
+        return np.diag(evaluate(expr.args[0], env).ravel())
     if isinstance(expr, ElementwiseApplyFunction):
         x = sp.Dummy("x")
         f = sp.lambdify(x, expr.function(x), "numpy")

@@ -92,6 +92,12 @@ def _mul(args):
     return sp.Mul(*args)
 
 
+def as_traces(expr):
+    """M[0, 0] of a 1x1 M written tr M: SymPy's doit expands an entry of a product into sums."""
+    return expr.replace(lambda e: isinstance(e, MatrixElement) and e.parent.shape == (1, 1),
+                        lambda e: Trace(e.parent))
+
+
 def differential(expr, var, dvar):
     """d_var expr: linear in ``dvar``, or ``None`` when ``expr`` does not depend on ``var``.
 
@@ -126,7 +132,7 @@ def differential(expr, var, dvar):
         return Trace(differential(expr.arg, var, dvar))
     if isinstance(expr, MatrixElement):                  # d (A)₀₀ = (dA)₀₀
         check_supported(expr)
-        return MatrixElement(differential(expr.parent, var, dvar), 0, 0)
+        return Trace(differential(expr.parent, var, dvar))        # (dA)₀₀ = tr dA for 1x1 A
     if isinstance(expr, HadamardProduct):                # d(A∘B) = dA∘B + A∘dB
         args = list(expr.args)
         terms = []
@@ -164,7 +170,7 @@ def _is_row(e) -> bool:
 
 def _scalar_of(e):
     """A 1x1 matrix expression as a scalar."""
-    return MatrixElement(e, 0, 0) if isinstance(e, MatrixExpr) else e
+    return Trace(e) if isinstance(e, MatrixExpr) else e          # a 1x1 M as tr M (doit keeps it)
 
 
 def collect(L, dv):
@@ -222,7 +228,9 @@ def collect(L, dv):
     if isinstance(L, MatMul):
         coeff, facs = L.as_coeff_matrices()
         idx = [i for i, f in enumerate(facs) if f.has(dv)]
-        if len(idx) != 1:
+        if coeff.has(dv) and not idx and _is_col(L):                 # s(dv) P = P (J_s dv)
+            return MatMul(MatMul(*facs), collect(coeff, dv))
+        if len(idx) != 1 or coeff.has(dv):
             raise StatementError(f"{L} is not linear in {dv}")
         k = idx[0]
         A, M, B = facs[:k], facs[k], facs[k + 1:]
@@ -276,6 +284,8 @@ def adjoint(L, dv, G):
         return adjoint(m, dv, HadamardProduct(*others, G))
     if isinstance(L, MatMul):                             # c A M B: M̄ = c Aᵀ Ḡ Bᵀ
         coeff, facs = L.as_coeff_matrices()
+        if coeff.has(dv):                                 # s(dv) P: s̄ = tr(Ḡᵀ P)
+            return adjoint(coeff, dv, Trace(MatMul(Transpose(G), *facs)))
         k = next(i for i, f in enumerate(facs) if f.has(dv))
         A, M, B = facs[:k], facs[k], facs[k + 1:]
         parts = ([Transpose(MatMul(*A))] if A else []) + [G] + ([Transpose(MatMul(*B))] if B else [])

@@ -9,7 +9,7 @@ from sympy.matrices.expressions import MatrixExpr, MatrixSymbol, MatMul
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from ..errors import StatementError, ArgumentError
-from .rules import check_supported, differential, collect
+from .rules import check_supported, differential, collect, as_traces
 
 __all__ = ["MatrixRoot", "MatrixFixedPoint", "MatrixMinimize", "quad"]
 
@@ -25,11 +25,11 @@ def quad(a, b):
     >>> from symimplicit.matrix import quad
     >>> w = sp.MatrixSymbol("w", 3, 1)
     >>> quad(w, w)
-    (w.T*w)[0, 0]
+    Trace(w.T*w)
     """
     if a.shape != b.shape or a.shape[1] != 1:
         raise StatementError(f"quad(a, b) needs two columns of one shape, got {a.shape} and {b.shape}")
-    return MatrixElement(MatMul(a.T, b), 0, 0)
+    return sp.Trace(MatMul(a.T, b))                          # aᵀb = tr(aᵀb), 1x1
 
 
 class MatrixStatement:
@@ -49,8 +49,8 @@ class MatrixStatement:
             if p == unknown:
                 raise StatementError(f"{p} is both the unknown and a parameter")
         self.unknown, self.params = unknown, params
-        self.expression = expression
         check_supported(expression)
+        self.expression = expression = as_traces(expression)
         known = {unknown, *params}
         dims = set().union(*(sp.sympify(d).free_symbols for m in known
                              if isinstance(m, MatrixSymbol) for d in m.shape))
