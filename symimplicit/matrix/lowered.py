@@ -149,3 +149,56 @@ class LoweredMatrix:
         env[d.multiplier] = lam
         _, grads = d.vjp()
         return {p.name: evaluate(g, env) for p, g in grads.items()}
+
+    def primitive(self):
+        """A tape Function: the parameters' entries as Scalars (row-major, parameters in
+        order) in, the unknown's entries out; its vjp is one solve with F_zᵀ.
+
+        Examples
+        ========
+        >>> import sympy as sp
+        >>> from symimplicit.matrix import MatrixRoot
+        >>> from symimplicit.tape import Scalar, grad
+        >>> M, x, b = sp.MatrixSymbol("M", 2, 2), sp.MatrixSymbol("x", 2, 1), sp.MatrixSymbol("b", 2, 1)
+        >>> layer = MatrixRoot(M*x + b - x, x, (M, b)).lower().primitive()
+        >>> bs = [Scalar(1.0), Scalar(2.0)]
+        >>> x0, x1 = layer(0.5, 0.0, 0.0, 0.5, *bs)
+        >>> round(x0.value, 12), [round(g, 12) for g in grad(x0, bs)]
+        (2.0, [2.0, 0.0])
+        """
+        from ..tape.engine import Function, Saved
+        st = self.statement
+        env0 = {"_dims": self.dims}
+        shapes = [tuple(_size(d, env0) for d in p.shape) if isinstance(p, MatrixSymbol) else ()
+                  for p in st.params]
+        sizes = [int(np.prod(s)) if s else 1 for s in shapes]
+        n_out = _size(st.unknown.shape[0], env0)
+
+        def unpack(values):
+            if len(values) != sum(sizes):
+                raise StatementError(f"the layer of {st} takes {sum(sizes)} entries "
+                                     f"({', '.join(p.name for p in st.params)} row-major), "
+                                     f"got {len(values)}")
+            arrays, k = {}, 0
+            for p, s, m in zip(st.params, shapes, sizes):
+                chunk = np.asarray(values[k:k + m], float)
+                arrays[p.name] = chunk.reshape(s) if s else float(chunk[0])
+                k += m
+            return arrays
+
+        def forward(*values):
+            arrays = unpack(values)
+            z = self.solve(**arrays)
+            out = tuple(float(v) for v in z.ravel())
+            return Saved(out if n_out > 1 else out[0], (arrays, z))
+
+        def vjp(g, node):
+            arrays, z = node.state
+            zbar = np.asarray(g if n_out > 1 else (g,), float).reshape(z.shape)
+            grads = self.vjp(zbar, z=z, **arrays)
+            flat = []
+            for p in st.params:
+                flat.extend(np.ravel(grads[p.name]).tolist())
+            return tuple(flat)
+
+        return Function(f"matrix_{st.kind.replace(' ', '_')}", forward, vjp=vjp, n_outputs=n_out)
