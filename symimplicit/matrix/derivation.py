@@ -83,6 +83,16 @@ class MatrixDerivation:
             F_p = _simp(L.xreplace({dp: sp.S.One}))               # linear in the scalar dθ
         return _simp(MatMul(-1, Inverse(self.F_z), F_p))          # ∂z/∂θ = -F_z⁻¹ F_θ
 
+    def latex(self) -> str:
+        """The step-by-step derivation as a LaTeX document in matrix notation."""
+        from .latex import document
+        return document(self)
+
+    def pdf(self, path):
+        """Compile :meth:`latex` with pdflatex to ``path`` (``LatexError`` on failure)."""
+        from ..report.pdf import compile_pdf
+        return compile_pdf(self.latex(), path)
+
     def vjp(self):
         """(λ formula, {θ: θ̄}) with λ = F_z⁻ᵀ z̄ and θ̄ = -F_θ*[λ], in terms of ``multiplier``."""
         lam_eq = MatMul(Inverse(Transpose(self.F_z)), self.cotangent)
