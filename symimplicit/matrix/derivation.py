@@ -6,7 +6,8 @@ vjp: λ = F_z⁻ᵀ z̄, θ̄ = -F_θ*[λ] (the adjoint of dθ ↦ F_θ[dθ], sh
 from __future__ import annotations
 
 import sympy as sp
-from sympy.matrices.expressions import MatrixSymbol, MatMul, MatAdd, Inverse, Transpose
+from sympy.matrices.expressions import (MatrixSymbol, MatMul, MatAdd, Inverse, Transpose,
+                                        HadamardProduct)
 
 from ..errors import DerivationError
 from sympy.matrices.expressions.matexpr import MatrixElement
@@ -22,8 +23,20 @@ def _d(sym):
     return sp.Symbol("d" + sym.name)
 
 
+def _pull_signs(e):
+    """(-X) ∘ Y = -(X ∘ Y): signs out of entrywise products, so doit can cancel them."""
+    def fix(h):
+        sign, args = 1, []
+        for a in h.args:
+            if isinstance(a, MatMul) and a.args[0] == -1:
+                sign, a = -sign, MatMul(*a.args[1:]) if len(a.args) > 2 else a.args[1]
+            args.append(a)
+        return MatMul(-1, HadamardProduct(*args)) if sign < 0 else HadamardProduct(*args)
+    return e.replace(lambda x: isinstance(x, HadamardProduct), fix)
+
+
 def _simp(e):
-    return e.doit() if e is not None else None
+    return _pull_signs(e.doit()).doit() if e is not None else None
 
 
 class MatrixDerivation:

@@ -4,6 +4,8 @@
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import (MatrixExpr, MatrixSymbol, MatMul, MatAdd, Transpose,
@@ -22,6 +24,13 @@ def _size(d, env):
     if not d.is_Integer:
         raise StatementError(f"the dimension {d} has no value: pass sizes={{...}}")
     return int(d)
+
+
+@functools.lru_cache(maxsize=256)
+def _entrywise(function):
+    """f as a numpy ufunc-like callable (cached: lambdify costs milliseconds)."""
+    x = sp.Dummy("x")
+    return sp.lambdify(x, function(x), "numpy")
 
 
 def evaluate(expr, env):
@@ -73,9 +82,7 @@ def evaluate(expr, env):
     if isinstance(expr, DiagMatrix):
         return np.diag(evaluate(expr.args[0], env).ravel())
     if isinstance(expr, ElementwiseApplyFunction):
-        x = sp.Dummy("x")
-        f = sp.lambdify(x, expr.function(x), "numpy")
-        return f(evaluate(expr.expr, env))
+        return _entrywise(expr.function)(evaluate(expr.expr, env))
     if isinstance(expr, sp.Number):
         return float(expr)
     if isinstance(expr, (sp.Pow, sp.Function)):
