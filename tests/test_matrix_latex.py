@@ -45,3 +45,11 @@ def test_derivation_compiles(which, tmp_path):
         d = MatrixMinimize(quad(X * w - y, X * w - y) + lam * quad(w, w), w, (X, y, lam)).derive()
     pdf = d.pdf(tmp_path / "m.pdf")
     assert pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_docs_page_examples_run():
+    import doctest
+    from pathlib import Path
+    result = doctest.testfile(str(Path(__file__).parents[1] / "docs" / "matrix.md"),
+                              module_relative=False, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 8 and result.failed == 0
