@@ -178,3 +178,22 @@ def test_unknown_inside_a_transpose_and_a_scalar_function():
     g = low.vjp(xbar, u=uv, b=bv)
     np.testing.assert_allclose(g["u"], _np(Ju.T * _mp(xbar)), rtol=1e-9, atol=1e-10)
     np.testing.assert_allclose(g["b"], _np(J.T * _mp(xbar)), rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("n", [2, 3, 5])
+def test_ridge_second_derivative(n):
+    rng = np.random.default_rng(50 + n)
+    m = n + 2
+    X, y, w = sp.MatrixSymbol("X", m, n), sp.MatrixSymbol("y", m, 1), sp.MatrixSymbol("w", n, 1)
+    lam = sp.Symbol("lam")
+    st = MatrixMinimize(quad(X * w - y, X * w - y) + lam * quad(w, w), w, (X, y, lam))
+    Xv, yv, lv = rng.standard_normal((m, n)), rng.standard_normal((m, 1)), 0.4
+    # d²w/dλ² of w(λ) = (XᵀX + λI)⁻¹ Xᵀy by mpmath.diff at 30 digits, entry by entry
+    def w_entry(i):
+        return lambda t: (mp.inverse(_mp(Xv).T * _mp(Xv) + t * mp.eye(n)) * _mp(Xv).T * _mp(yv))[i]
+    truth = np.array([[float(mp.diff(w_entry(i), mp.mpf(lv), 2))] for i in range(n)])
+    got = st.lower().second_derivative("lam", X=Xv, y=yv, lam=lv)
+    np.testing.assert_allclose(got, truth, rtol=1e-11)
+    # a scalar that enters linearly has no curvature: A x = t b ⇒ x'' = 0
+    A, x, b, t = sp.MatrixSymbol("A", n, n), sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("b", n, 1), sp.Symbol("t")
+    assert isinstance(MatrixRoot(A * x - t * b, x, (A, b, t)).derive().second_derivative(t), sp.ZeroMatrix)

@@ -96,6 +96,32 @@ class MatrixDerivation:
             F_p = _simp(L.xreplace({dp: sp.S.One}))               # linear in the scalar dθ
         return _simp(MatMul(-1, Inverse(self.F_z), F_p))          # ∂z/∂θ = -F_z⁻¹ F_θ
 
+    def second_derivative(self, param):
+        """∂²z/∂θ² for a scalar parameter θ: the total differential of J = ∂z/∂θ,
+        d J = ∂_θ J dθ + ∂_z J [J dθ] (dz = J dθ), by the same rule table.
+
+        Examples
+        ========
+        >>> import sympy as sp
+        >>> from symimplicit.matrix import MatrixRoot
+        >>> A, x, b = sp.MatrixSymbol("A", 2, 2), sp.MatrixSymbol("x", 2, 1), sp.MatrixSymbol("b", 2, 1)
+        >>> t = sp.Symbol("t")
+        >>> MatrixRoot(A*x - t*b, x, (A, b, t)).derive().second_derivative(t)
+        0
+        """
+        if isinstance(param, MatrixSymbol) or param not in self.statement.params:
+            raise DerivationError(f"second_derivative needs a scalar parameter of "
+                                  f"{self.statement}, got {param}")
+        J = self.derivative(param)
+        dp = self.dtheta[param]
+        parts = [differential(J, param, dp), differential(J, self.statement.unknown, self.dz)]
+        parts = [t for t in parts if t is not None]
+        if not parts:
+            return sp.ZeroMatrix(*self.dz.shape)
+        total = (parts[0] if len(parts) == 1 else MatAdd(*parts)).xreplace(
+            {self.dz: MatMul(J, dp)})                             # dz = J dθ
+        return _simp(total.xreplace({dp: sp.S.One}))
+
     def latex(self) -> str:
         """The step-by-step derivation as a LaTeX document in matrix notation."""
         from .latex import document

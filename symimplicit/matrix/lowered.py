@@ -9,7 +9,8 @@ import functools
 import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import (MatrixExpr, MatrixSymbol, MatMul, MatAdd, Transpose,
-                                        Inverse, Trace, Identity, ZeroMatrix, HadamardProduct)
+                                        Inverse, Trace, Identity, ZeroMatrix, HadamardProduct,
+                                        MatPow)
 from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix
@@ -70,6 +71,9 @@ def evaluate(expr, env):
         return evaluate(expr.arg, env).T
     if isinstance(expr, Inverse):
         return np.linalg.inv(evaluate(expr.arg, env))
+    if isinstance(expr, MatPow) and sp.sympify(expr.exp).is_Integer:   # Aᵏ, A⁻ᵏ = (A⁻¹)ᵏ
+        base, k = evaluate(expr.base, env), int(expr.exp)
+        return np.linalg.matrix_power(np.linalg.inv(base) if k < 0 else base, abs(k))
     if isinstance(expr, Trace):
         return float(np.trace(evaluate(expr.arg, env)))
     if isinstance(expr, MatrixElement):
@@ -146,6 +150,14 @@ class LoweredMatrix:
             raise StatementError(f"{param} is not a parameter of {self.statement}")
         z = self.solve(**arrays) if z is None else z
         return evaluate(self.derivation.derivative(p), self._env(arrays, z))
+
+    def second_derivative(self, param, z=None, **arrays):
+        """∂²z/∂θ² for a scalar parameter, as an array, at the solution."""
+        p = next((q for q in self.statement.params if q.name == getattr(param, "name", param)), None)
+        if p is None:
+            raise StatementError(f"{param} is not a parameter of {self.statement}")
+        z = self.solve(**arrays) if z is None else z
+        return evaluate(self.derivation.second_derivative(p), self._env(arrays, z))
 
     def vjp(self, cotangent, z=None, **arrays):
         """{parameter name: θ̄} for the cotangent z̄ (λ = F_z⁻ᵀ z̄ by one solve)."""
