@@ -114,6 +114,7 @@ class LoweredMatrix:
         self.statement = statement
         self.derivation = statement.derive()
         self.dims = {sp.Symbol(k) if isinstance(k, str) else k: v for k, v in sizes.items()}
+        self._grads = self.derivation.vjp()[1]                     # θ̄ formulas, derived once
 
     def _env(self, arrays, z=None):
         st = self.statement
@@ -166,8 +167,7 @@ class LoweredMatrix:
         d = self.derivation
         lam = np.linalg.solve(evaluate(d.F_z, env).T, np.asarray(cotangent, float).reshape(z.shape))
         env[d.multiplier] = lam
-        _, grads = d.vjp()
-        return {p.name: evaluate(g, env) for p, g in grads.items()}
+        return {p.name: evaluate(g, env) for p, g in self._grads.items()}
 
     def primitive(self):
         """A tape Function: the parameters' entries as Scalars (row-major, parameters in
