@@ -55,3 +55,23 @@ def test_ridge_layer_scalar_parameter():
     assert g == pytest.approx(float((-mp.inverse(A) * wt)[1]), rel=1e-12)   # dw/dλ = -A⁻¹ w
     with pytest.raises(StatementError, match="takes 25 entries"):
         layer(*Xv.ravel().tolist(), lam_s)
+
+
+def test_diagonal_products_match_dense():
+    from sympy.matrices.expressions.diagonal import DiagMatrix
+    from symimplicit.matrix.lowered import evaluate
+    n = 4
+    rng = np.random.default_rng(1)
+    d, e = sp.MatrixSymbol("d", n, 1), sp.MatrixSymbol("e", n, 1)
+    W, v = sp.MatrixSymbol("W", n, n), sp.MatrixSymbol("v", n, 1)
+    env = {d: rng.standard_normal((n, 1)), e: rng.standard_normal((n, 1)),
+           W: rng.standard_normal((n, n)), v: rng.standard_normal((n, 1))}
+    D, E = np.diag(env[d].ravel()), np.diag(env[e].ravel())
+    cases = [(sp.MatMul(-3, DiagMatrix(d), W), -3 * D @ env[W]),
+             (sp.MatMul(W, DiagMatrix(d), v), env[W] @ D @ env[v]),
+             (sp.MatMul(DiagMatrix(d), DiagMatrix(e)), D @ E),
+             (sp.MatMul(v.T, DiagMatrix(d)), env[v].T @ D),
+             (sp.MatMul(2, DiagMatrix(d)), 2 * D),
+             (sp.MatMul(sp.Inverse(W), DiagMatrix(d), v), np.linalg.solve(env[W], D @ env[v]))]
+    for expr, dense in cases:
+        np.testing.assert_allclose(evaluate(expr, env), dense, rtol=1e-13, atol=1e-14)

@@ -49,7 +49,7 @@ def evaluate(expr, env):
     if isinstance(expr, MatMul):
         out = None
         args = list(expr.args)
-        vals = []
+        vals, diag = [], []
         i = 0
         while i < len(args):                                # A⁻¹ B = solve(A, B)
             a = args[i]
@@ -57,11 +57,28 @@ def evaluate(expr, env):
                 rest = evaluate(MatMul(*args[i + 1:]) if len(args) > i + 2 else args[i + 1], env)
                 vals.append(np.linalg.solve(evaluate(a.arg, env), rest))
                 break
-            vals.append(evaluate(a, env))
+            vals.append(evaluate(args[i].args[0], env).ravel() if isinstance(a, DiagMatrix)
+                        else evaluate(a, env))
+            diag.append(isinstance(a, DiagMatrix))
             i += 1
-        for v in vals:
-            out = v if out is None else (out * v if np.ndim(out) == 0 or np.ndim(v) == 0 else out @ v)
-        return out
+        diag += [False] * (len(vals) - len(diag))
+        out, out_diag = None, False
+        for v, is_d in zip(vals, diag):                     # diag(d) A = d[:, None] A: O(n²)
+            if out is None:
+                out, out_diag = v, is_d
+            elif np.ndim(out) == 0:
+                out, out_diag = out * v, is_d
+            elif np.ndim(v) == 0:
+                out = out * v
+            elif out_diag and is_d:
+                out = out * v
+            elif out_diag:
+                out, out_diag = out[:, None] * v, False
+            elif is_d:
+                out = out * v[None, :]
+            else:
+                out = out @ v
+        return np.diag(out) if out_diag else out
     if isinstance(expr, sp.Mul):
         out = 1.0
         for a in expr.args:
