@@ -3,6 +3,7 @@ import mpmath as mp
 import numpy as np
 import pytest
 import sympy as sp
+from hypothesis import given, settings, strategies as hst
 
 from symimplicit.errors import StatementError, ArgumentError
 from symimplicit.matrix import MatrixFixedPoint, MatrixMinimize, MatrixRoot, quad
@@ -197,3 +198,28 @@ def test_ridge_second_derivative(n):
     # a scalar that enters linearly has no curvature: A x = t b ⇒ x'' = 0
     A, x, b, t = sp.MatrixSymbol("A", n, n), sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("b", n, 1), sp.Symbol("t")
     assert isinstance(MatrixRoot(A * x - t * b, x, (A, b, t)).derive().second_derivative(t), sp.ZeroMatrix)
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=hst.integers(1, 6), seed=hst.integers(0, 2 ** 32 - 1), scale=hst.floats(0.05, 0.9))
+def test_affine_and_quadratic_any_size(n, seed, scale):
+    """x = Mx + b and argmin ½xᵀ(SᵀS + I)x - cᵀx for every small n, 1x1 included."""
+    rng = np.random.default_rng(seed)
+    M, x, b = sp.MatrixSymbol("M", n, n), sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("b", n, 1)
+    Mv = rng.standard_normal((n, n))
+    Mv = scale * Mv / np.linalg.norm(Mv, 2)                         # ‖M‖ < 1: I - M invertible
+    bv, xbar = rng.standard_normal((n, 1)), rng.standard_normal((n, 1))
+    low = MatrixFixedPoint(M * x + b, x, (M, b)).lower()
+    K = _np(mp.inverse(mp.eye(n) - _mp(Mv)))
+    xv = low.solve(M=Mv, b=bv)
+    np.testing.assert_allclose(xv, K @ bv, rtol=1e-12, atol=1e-13)
+    g = low.vjp(xbar, M=Mv, b=bv)
+    np.testing.assert_allclose(g["b"], K.T @ xbar, rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(g["M"], (K.T @ xbar) @ xv.T, rtol=1e-11, atol=1e-12)
+    S, c = sp.MatrixSymbol("S", n, n), sp.MatrixSymbol("c", n, 1)
+    f = (quad(S * x, S * x) + quad(x, x)) / 2 - quad(c, x)
+    low = MatrixMinimize(f, x, (S, c)).lower()
+    Sv = rng.standard_normal((n, n))
+    H = _np(mp.inverse(_mp(Sv).T * _mp(Sv) + mp.eye(n)))
+    np.testing.assert_allclose(low.solve(S=Sv, c=bv), H @ bv, rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(low.jacobian("c", S=Sv, c=bv), H, rtol=1e-11, atol=1e-12)
