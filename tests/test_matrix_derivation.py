@@ -223,3 +223,20 @@ def test_affine_and_quadratic_any_size(n, seed, scale):
     H = _np(mp.inverse(_mp(Sv).T * _mp(Sv) + mp.eye(n)))
     np.testing.assert_allclose(low.solve(S=Sv, c=bv), H @ bv, rtol=1e-11, atol=1e-12)
     np.testing.assert_allclose(low.jacobian("c", S=Sv, c=bv), H, rtol=1e-11, atol=1e-12)
+
+
+def test_shape_and_parameter_errors():
+    from symimplicit.errors import DerivationError
+    n = 3
+    W, z, b = sp.MatrixSymbol("W", n, n), sp.MatrixSymbol("z", n, 1), sp.MatrixSymbol("b", n, 1)
+    d = MatrixFixedPoint((W * z + b).applyfunc(sp.tanh), z, (W, b)).derive()
+    with pytest.raises(DerivationError, match="tensor; use differential"):
+        d.derivative(W)
+    with pytest.raises(DerivationError, match="scalar parameter"):
+        d.second_derivative(b)
+    with pytest.raises(StatementError, match="must be a scalar"):
+        MatrixMinimize(W * z, z, (W,))
+    with pytest.raises(StatementError, match="no value given for the parameter b"):
+        MatrixFixedPoint((W * z + b).applyfunc(sp.tanh), z, (W, b)).lower().solve(W=np.eye(n))
+    with pytest.raises(StatementError, match="W2 is not a parameter"):
+        MatrixFixedPoint((W * z + b).applyfunc(sp.tanh), z, (W, b)).lower().jacobian("W2", W=1, b=1)
