@@ -1,0 +1,141 @@
+"""Statements over SymPy ``MatrixSymbol``s: :class:`MatrixRoot`, :class:`MatrixFixedPoint`,
+:class:`MatrixMinimize`.  The unknown is a column ``MatrixSymbol`` (n x 1, n a number or a
+Symbol); parameters are MatrixSymbols of any shape or scalar Symbols.
+"""
+from __future__ import annotations
+
+import sympy as sp
+from sympy.matrices.expressions import MatrixExpr, MatrixSymbol, MatMul
+from sympy.matrices.expressions.matexpr import MatrixElement
+
+from ..errors import StatementError, ArgumentError
+from .rules import check_supported, differential, collect, as_traces
+
+__all__ = ["MatrixRoot", "MatrixFixedPoint", "MatrixMinimize", "quad"]
+
+
+def quad(a, b):
+    """The scalar aᵀb of two columns (or aᵀ M b written ``quad(a, M*b)``), kept unevaluated.
+
+    SymPy turns ``(a.T*b)[0, 0]`` into an index ``Sum``; this keeps the matrix form.
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit.matrix import quad
+    >>> w = sp.MatrixSymbol("w", 3, 1)
+    >>> quad(w, w)
+    Trace(w.T*w)
+    """
+    if a.shape != b.shape or a.shape[1] != 1:
+        raise StatementError(f"quad(a, b) needs two columns of one shape, got {a.shape} and {b.shape}")
+    return sp.Trace(MatMul(a.T, b))                          # aᵀb = tr(aᵀb), 1x1
+
+
+class MatrixStatement:
+    """Common part of the matrix statements; ``residual`` is the column F(z, θ) = 0."""
+
+    kind = ""
+
+    def __init__(self, expression, unknown, params):
+        if not isinstance(unknown, MatrixSymbol) or unknown.shape[1] != 1:
+            raise ArgumentError(f"the unknown of a {self.kind} must be a column MatrixSymbol "
+                                f"(n x 1), got {unknown!r}")
+        params = tuple(params) if isinstance(params, (list, tuple)) else (params,)
+        for p in params:
+            if not isinstance(p, (MatrixSymbol, sp.Symbol)):
+                raise ArgumentError(f"parameter {p!r} of a {self.kind} must be a MatrixSymbol "
+                                    "or a Symbol")
+            if p == unknown:
+                raise StatementError(f"{p} is both the unknown and a parameter")
+        self.unknown, self.params = unknown, params
+        check_supported(expression)
+        self.expression = expression = as_traces(expression)
+        known = {unknown, *params}
+        dims = set().union(*(sp.sympify(d).free_symbols for m in known
+                             if isinstance(m, MatrixSymbol) for d in m.shape))
+        stray = expression.free_symbols - known - dims
+        if stray:
+            raise StatementError(f"symbol(s) {', '.join(sorted(map(str, stray)))} in the {self.kind} "
+                                 "are neither the unknown nor parameters")
+        if not expression.has(unknown):
+            raise StatementError(f"the unknown {unknown} does not occur in the {self.kind}")
+        self.residual = self._residual()
+        if self.residual.shape != unknown.shape:
+            raise StatementError(f"the {self.kind} has shape {self.residual.shape}, the unknown "
+                                 f"{unknown} {unknown.shape}: they must match")
+        self._derivation = None
+
+    def _residual(self):
+        return self.expression
+
+    def derive(self):
+        """The :class:`~symimplicit.matrix.derivation.MatrixDerivation` (cached)."""
+        if self._derivation is None:
+            from .derivation import MatrixDerivation
+            self._derivation = MatrixDerivation(self)
+        return self._derivation
+
+    def lower(self, sizes=None):
+        """A numpy evaluator: ``solve(**arrays)``, ``vjp(cotangent, **arrays)``, ``jacobian``."""
+        from .lowered import LoweredMatrix
+        return LoweredMatrix(self, sizes or {})
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.expression}, {self.unknown}, {self.params})"
+
+
+class MatrixRoot(MatrixStatement):
+    """F(z, θ) = 0 with z a column MatrixSymbol.
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit.matrix import MatrixRoot
+    >>> M, x, b = sp.MatrixSymbol("M", 3, 3), sp.MatrixSymbol("x", 3, 1), sp.MatrixSymbol("b", 3, 1)
+    >>> MatrixRoot(M*x + b - x, x, (M, b)).derive().F_z
+    -I + M
+    """
+    kind = "root"
+
+
+class MatrixFixedPoint(MatrixStatement):
+    """z = f(z, θ); the residual is z - f.
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit.matrix import MatrixFixedPoint
+    >>> n = sp.Symbol("n")
+    >>> W, z, b = sp.MatrixSymbol("W", n, n), sp.MatrixSymbol("z", n, 1), sp.MatrixSymbol("b", n, 1)
+    >>> MatrixFixedPoint((W*z + b).applyfunc(sp.tanh), z, (W, b)).derive().F_z
+    -DiagMatrix(Lambda(_x, 1 - tanh(_x)**2).(W*z + b))*W + I
+    """
+    kind = "fixed point"
+
+    def _residual(self):
+        return self.unknown - self.expression
+
+
+class MatrixMinimize(MatrixStatement):
+    """argmin_z f(z, θ) for a scalar f; the residual is the gradient ∇_z f (df = ∇fᵀ dz).
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit.matrix import MatrixMinimize, quad
+    >>> X, y, w = sp.MatrixSymbol("X", 5, 3), sp.MatrixSymbol("y", 5, 1), sp.MatrixSymbol("w", 3, 1)
+    >>> lam = sp.Symbol("lam")
+    >>> st = MatrixMinimize(quad(X*w - y, X*w - y) + lam*quad(w, w), w, (X, y, lam))
+    >>> st.derive().F_z
+    (2*lam)*I + 2*X.T*X
+    """
+    kind = "minimisation"
+
+    def _residual(self):
+        if isinstance(self.expression, MatrixExpr):
+            raise StatementError(f"the objective of a minimisation must be a scalar, got the "
+                                 f"{self.expression.shape} matrix {self.expression}")
+        dz = MatrixSymbol("d" + self.unknown.name, *self.unknown.shape)
+        g = collect(differential(self.expression, self.unknown, dz), dz)  # df = g dz, ∇f = gᵀ
+        return sp.Transpose(g).doit()
