@@ -5,7 +5,7 @@ import json
 
 import pytest
 import sympy as sp
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from symimplicit import Minimize, Root
 from symimplicit.cli import main
@@ -29,6 +29,7 @@ quadratic = st.tuples(st.integers(1, 6), st.integers(1, 6), st.integers(-3, 3),
 
 @settings(max_examples=10, deadline=None)
 @given(quadratic)
+@example((4, 1, 2, 1, 4))            # values over 19**3: CI once failed on it through nsimplify
 def test_multiplier_derivatives_against_sympy_solve(coeffs):
     """min p x² + q y² + r x y c subject to s x + t y = m: every derivative of (x, y, λ)."""
     p, q, r, s, t = coeffs
@@ -44,8 +45,8 @@ def test_multiplier_derivatives_against_sympy_solve(coeffs):
         got = d.derivative(*wrt, explicit=True, multipliers=True)
         assert got.shape == (3, 1)
         for k in range(3):           # exact rationals at a point: no simplify needed
-            value = sp.nsimplify(got[k].subs(at).subs(solution))
-            assert value == sp.diff(truth[k], *wrt).subs(at), (wrt, k)
+            value = got[k].subs(at).subs(solution)   # nsimplify would turn -224/6859 into powers
+            assert sp.simplify(value - sp.diff(truth[k], *wrt).subs(at)) == 0, (wrt, k)
     # without multipliers=True the column stays the user's unknowns
     assert d.derivative(m, explicit=True).shape == (2, 1)
 
