@@ -22,7 +22,8 @@ NAMES = ["e", "E", "pi", "I", "N", "S", "Q", "O", "cos", "sin", "exp", "abs", "s
          "math", "numpy", "np", "mpmath", "mpf", "builtins", "x0", "x1", "x2", "_s0", "_s1", "_s2",
          "lambda_", "list", "float", "range", "sqrt", "Abs", "tanh", "nan", "inf", "oo", "zoo",
          "beta", "gamma", "Float", "Symbol", "select", "where", "_lambdifygenerated", "Dummy",
-         "print", "len", "Integer", "Rational", "array", "real", "imag", "ln", "log", "re"]
+         "print", "len", "Integer", "Rational", "array", "real", "imag", "ln", "log", "re",
+         "_t0", "_t1", "_c0", "_h0", "_generated"]
 
 mp.mp.dps = 40
 

@@ -71,7 +71,7 @@ def lambdify_many(exprs, args: Sequence[sp.Symbol], backend: str = "math", *,
     >>> lambdify_many([sp.Function("g")(x)], [x])
     Traceback (most recent call last):
     ...
-    symimplicit.errors.DerivationError: the math backend cannot evaluate g(_s0): Unsupported by <class 'sympy.printing.pycode.PythonCodePrinter'>: g; lambdify_many(..., backend='numpy') or backend='mpmath' may evaluate it
+    symimplicit.errors.DerivationError: the math backend cannot evaluate g(x): Unsupported by <class 'sympy.printing.pycode.PythonCodePrinter'>: g; lambdify_many(..., backend='numpy') or backend='mpmath' may evaluate it
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
@@ -81,11 +81,11 @@ def lambdify_many(exprs, args: Sequence[sp.Symbol], backend: str = "math", *,
         if not isinstance(e, sp.Basic):
             raise DerivationError(f"lambdify_many needs SymPy expressions, got {e!r}")
     args = list(args)
+    if backend == "math":                            # printed with internal names, no renaming:
+        _check_arguments(args)                       # unsupported -> DerivationError
+        return _lambdify_math(args, flat, hint)
     safe, flat = internal_names(args, flat)
-    if backend == "math":                                            # one printing pass, strict:
-        fn = _lambdify_math(safe, flat, hint)                        # unsupported -> DerivationError
-    else:
-        fn = sp.lambdify(safe, flat, modules=backend, cse=cse_for(flat), dummify=False)
+    fn = sp.lambdify(safe, flat, modules=backend, cse=cse_for(flat), dummify=False)
     if backend == "numpy":
         return _broadcasting(fn)
     return fn
@@ -131,20 +131,18 @@ def shared_subtrees(exprs):
         args = [rebuild(a) for a in e.args]
         new = e if all(a is b for a, b in zip(args, e.args)) else _remake(e, args)
         if count.get(e, 0) > 1 and not _trivial(e):
-            temp = sp.Symbol(f"_c{len(replacements)}")         # (no assumptions: asking
-                                                               # them costs more than the CSE)
+            temp = sp.Dummy(f"c{len(replacements)}")          # (equal to no user Symbol; no
+                                                               # assumptions: asking them
+                                                               # costs more than the CSE)
             replacements.append((temp, new))
             new = temp
         memo[e] = new
         return new
 
-    import sys
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, 20000))            # deep sums of a 200-unknown system
-    try:
+    from symimplicit.lower.straight_line import deep_recursion
+
+    with deep_recursion():                              # deep sums of a 200-unknown system
         reduced = [rebuild(e) for e in exprs]
-    finally:
-        sys.setrecursionlimit(limit)
     return replacements, reduced
 
 
@@ -169,21 +167,14 @@ def internal_names(args: Sequence[sp.Symbol], flat: list):
     symbol prints the same); a free symbol of ``flat`` that is not in ``args`` is
     a :class:`~symimplicit.errors.DerivationError`.
     """
-    safe = []
-    for i, a in enumerate(args):
-        if not isinstance(a, sp.Symbol):
-            raise DerivationError(f"lambdify_many arguments must be Symbols, got {a!r}")
-        safe.append(sp.Symbol(f"_s{i}", **a.assumptions0))
-    if len(set(args)) != len(args):
-        raise DerivationError(f"lambdify_many: an argument is listed twice in {list(args)}")
+    _check_arguments(args)
+    safe = [sp.Symbol(f"_s{i}", **a.assumptions0) for i, a in enumerate(args)]
     rename = dict(zip(args, safe))
     known = set(args)
     for e in flat:
         stray = e.free_symbols - known
         if stray:
-            names = ", ".join(sorted(map(str, stray)))
-            raise DerivationError(f"{e} has free symbol(s) {names} that are not among the "
-                                  f"arguments {list(args)}")
+            raise _stray(e, stray, args)
     memo = dict(rename)
 
     def renamed(e):                     # xreplace(rename), each distinct subtree rebuilt once
@@ -203,16 +194,31 @@ def internal_names(args: Sequence[sp.Symbol], flat: list):
     return safe, out
 
 
-def _lambdify_math(safe, flat, hint):
-    """``sympy.lambdify`` for the math module with a strict printer (one printing pass); what it
-    cannot print is located by :func:`_check_supported` and refused by name."""
-    from sympy.printing.pycode import PythonCodePrinter
+def _check_arguments(args) -> None:
+    for a in args:
+        if not isinstance(a, sp.Symbol):
+            raise DerivationError(f"lambdify_many arguments must be Symbols, got {a!r}")
+    if len(set(args)) != len(args):
+        raise DerivationError(f"lambdify_many: an argument is listed twice in {list(args)}")
 
-    printer = PythonCodePrinter({"fully_qualified_modules": False, "inline": True,
-                                 "strict": True})
+
+def _stray(e, stray, args) -> DerivationError:
+    names = ", ".join(sorted(map(str, stray)))
+    return DerivationError(f"{e} has free symbol(s) {names} that are not among the "
+                           f"arguments {list(args)}")
+
+
+def _lambdify_math(args, flat, hint):
+    """The math module's straight-line function (:mod:`~symimplicit.lower.straight_line`); what
+    it cannot print is located by :func:`_check_supported` and refused by name."""
+    from symimplicit.lower.straight_line import StraySymbol, straight_line
+
+    cse = None if len(flat) < FAST_CSE_FROM else shared_subtrees
     try:
-        return sp.lambdify(safe, flat, modules="math", cse=cse_for(flat), dummify=False,
-                           printer=printer)
+        return straight_line(flat, args, "math", cse=cse)
+    except StraySymbol as exc:
+        e = next(e for e in flat if exc.symbol in e.free_symbols)
+        raise _stray(e, e.free_symbols - set(args), args) from None
     except (NotImplementedError, ValueError, TypeError):
         _check_supported(flat, "math", hint)                         # names the expression
         raise
