@@ -34,6 +34,23 @@ def _abs(e):
     return abs(e) if e.is_Number else sp.Abs(e, evaluate=False)
 
 
+def _sum(terms) -> sp.Expr:
+    """Σ terms without SymPy's flattening (N is only evaluated, never simplified; the
+    canonical Add of a 50-term row costs more than its lowering), zeros dropped."""
+    terms = [t for t in terms if t is not sp.S.Zero]
+    if not terms:
+        return sp.S.Zero
+    return terms[0] if len(terms) == 1 else sp.Add(*terms, evaluate=False)
+
+
+def _product(factors) -> sp.Expr:
+    """Π factors unevaluated, ones dropped."""
+    factors = [f for f in factors if f is not sp.S.One]
+    if not factors:
+        return sp.S.One
+    return factors[0] if len(factors) == 1 else sp.Mul(*factors, evaluate=False)
+
+
 def _power_of_two(q) -> bool:
     q = int(q)
     return q > 0 and q & (q - 1) == 0
@@ -64,30 +81,30 @@ def _scale_uncached(e, memo):
     if e.is_Number or e.is_NumberSymbol:
         return abs(e)                                                # rounded when printed
     if e.is_Add:
-        return sp.Add(*[_scale(t, memo) for t in e.args]) + sp.Add(*[_abs(t) for t in e.args])
+        return _sum([_scale(t, memo) for t in e.args] + [_abs(t) for t in e.args])
     if e.is_Mul:
         factors = e.args
         terms = []
         for i, f in enumerate(factors):
             nf = _scale(f, memo)
             if nf != 0:                                              # Σᵢ N(fᵢ) Πⱼ≠ᵢ |fⱼ|
-                terms.append(nf * sp.Mul(*[_abs(g) for j, g in enumerate(factors) if j != i]))
-        return sp.Add(*terms) + _abs(e)
+                terms.append(_product([nf] + [_abs(g) for j, g in enumerate(factors) if j != i]))
+        return _sum(terms + [_abs(e)])
     if e.is_Pow:
         base, n = e.args
         nb = _scale(base, memo)
         nn = sp.S.Zero if n.is_Number else _scale(n, memo)          # x**0.5: the exponent is exact
-        out = _abs(e)
+        out = [_abs(e)]
         if nb != 0:                                                  # |n| |f|ⁿ⁻¹ N(f)
-            out += _abs(n) * _abs(base) ** (n - 1) * nb if n.is_Number \
-                else _abs(n * e / base) * nb
+            out.append(_product([_abs(n), _abs(base) ** (n - 1), nb]) if n.is_Number
+                       else _product([_abs(n * e / base), nb]))
         if nn != 0:                                                  # fⁿ = exp(n log f)
-            out += _abs(e * sp.log(base)) * nn
-        return out
+            out.append(_product([_abs(e * sp.log(base)), nn]))
+        return _sum(out)
     if isinstance(e, sp.Piecewise):                                  # the chosen piece's scale
         return sp.Piecewise(*[(_scale(piece, memo), cond) for piece, cond in e.args])
     if isinstance(e, sp.Function) and e.args:
-        out = _abs(e)
+        out = [_abs(e)]
         for k, u in enumerate(e.args, start=1):
             nu = _scale(u, memo)
             if nu == 0:
@@ -98,6 +115,6 @@ def _scale_uncached(e, memo):
                 d = sp.S.One
             if d.has(sp.Derivative, sp.Subs, sp.DiracDelta):         # sign, Heaviside...: unit gain
                 d = sp.S.One
-            out += _abs(d) * nu
-        return out
+            out.append(_product([_abs(d), nu]))
+        return _sum(out)
     return _abs(e)                                                 # anything else: its own ulp
