@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sympy as sp
 from sympy.core.function import AppliedUndef
+from sympy.core.mul import _keep_coeff
 
 from symimplicit.errors import DerivationError
 from symimplicit.kinks import kink_of
@@ -112,13 +113,23 @@ class _Gradient:
             if factor == 0:
                 continue
             for v, c in inner.items():
-                terms.setdefault(v, []).append(c if factor == 1 else factor * c)
+                terms.setdefault(v, []).append(c if factor == 1 else _times(factor, c))
         out = {}
         for v, items in terms.items():
             total = items[0] if len(items) == 1 else sp.Add(*items)
             if total != 0:
                 out[v] = total
         return out
+
+
+def _times(a, b):
+    """a·b; a number times a sum is kept as c·(sum), not distributed (distributing W_ij over
+    1 - tanh²(wᵢᵀz + uᵢ) rebuilds each term and asks its assumptions: 1 ms an entry)."""
+    if a.is_Number and b.is_Add:
+        return _keep_coeff(a, b)
+    if b.is_Number and a.is_Add:
+        return _keep_coeff(b, a)
+    return a * b
 
 
 def gradients(exprs, variables, where) -> list[dict]:
