@@ -12,7 +12,8 @@ A statement only *states* the problem in SymPy and checks that it is well formed
 nothing; :meth:`Statement.derive` hands it to :mod:`symimplicit.derive`.
 
 The modules, one concern each: :mod:`~symimplicit.statements.arguments` (normalising and
-checking the arguments), :mod:`~symimplicit.statements.base` (:class:`Statement`),
+checking the arguments), :mod:`~symimplicit.statements.floats` (the warning on inexact
+Float constants), :mod:`~symimplicit.statements.base` (:class:`Statement`),
 :mod:`~symimplicit.statements.equations` (:class:`Root`, :class:`FixedPoint`) and
 :mod:`~symimplicit.statements.minimize` (:class:`Minimize`).
 """

@@ -9,6 +9,7 @@ import sympy as sp
 from symimplicit.applied import AppliedUnknowns, is_applied, split_applied
 from symimplicit.errors import StatementError
 from symimplicit.statements.arguments import _as_exprs, _free, _names, _symbols, _tuple_text
+from symimplicit.statements.floats import warn_low_precision_floats
 
 __all__ = ["Statement"]
 
@@ -42,7 +43,9 @@ class Statement:
         self.multipliers: tuple[sp.Symbol, ...] = ()
         self.params = self._check_params(params, self._all_exprs())
         self._check_occurs(self._exprs)
+        self._check_shape()
         self._derivation = None
+        warn_low_precision_floats(self)                  # once, after every check passed
 
     def _take_applied(self, unknown, params):
         """Applied unknowns f(x) become Symbols (symimplicit.applied); ``self.applied`` maps back."""
@@ -82,6 +85,9 @@ class Statement:
 
     def _all_exprs(self) -> tuple[sp.Expr, ...]:
         return self._exprs
+
+    def _check_shape(self) -> None:
+        """The subclass's checks (and set-up) once unknowns and parameters are known."""
 
     # -- validation --------------------------------------------------------- #
     def _check_params(self, params, exprs) -> tuple[sp.Symbol, ...]:

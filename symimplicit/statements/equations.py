@@ -44,6 +44,8 @@ class Root(Statement):
 
     def __init__(self, F, unknown, params=None):
         super().__init__(F, unknown, params)
+
+    def _check_shape(self) -> None:
         self._check_count(len(self._exprs), "equation(s)")
 
     @property
@@ -74,6 +76,8 @@ class FixedPoint(Statement):
 
     def __init__(self, f, unknown, params=None):
         super().__init__(f, unknown, params)
+
+    def _check_shape(self) -> None:
         self._check_count(len(self._exprs), "map component(s)")
 
     def _normalise(self, expression):

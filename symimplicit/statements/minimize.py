@@ -45,6 +45,8 @@ class Minimize(Statement):
         equalities, self._inequalities = split_constraints(constraints)
         self._constraints, _ = _as_exprs(list(equalities), "constraint")
         super().__init__(f, unknown, params)
+
+    def _check_shape(self) -> None:
         self._check_constraints()
         taken = {s.name for s in _free(self._all_exprs())}
         self.multipliers = _multiplier_symbols(len(self._constraints), taken)
