@@ -25,6 +25,7 @@ __all__ = [
     "InfeasibleError",
     "UnboundedError",
     "ConstraintQualificationError",
+    "LowPrecisionFloatWarning",
 ]
 
 
@@ -350,3 +351,30 @@ class ConstraintQualificationError(SingularJacobianError):
     def __init__(self, message: str, *, constraints=(), point: dict | None = None, value=None):
         self.constraints = tuple(constraints)
         super().__init__(message, point=point, value=value)
+
+
+class LowPrecisionFloatWarning(UserWarning):
+    """A statement was made with inexact SymPy Floats of at most 15 digits (``0.1*a`` in
+    Python is 0.1000000000000000055511151231257827...·a, not a/10).  The message names the
+    Floats and the exact rationals to write instead; ``floats`` holds them.
+
+    A warning, not an error: the statement is valid, but every reference computed from
+    it (mpmath, interval proofs) is limited to the Floats' digits.
+
+    Examples
+    ========
+    >>> import warnings
+    >>> import sympy as sp
+    >>> from symimplicit import Root
+    >>> from symimplicit.errors import LowPrecisionFloatWarning
+    >>> x, a = sp.symbols("x a")
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = Root(x - 0.1*a, x, (a,))
+    >>> [type(w.message).__name__ for w in caught], caught[0].message.floats
+    (['LowPrecisionFloatWarning'], (0.100000000000000,))
+    """
+
+    def __init__(self, message: str, floats=()):
+        self.floats = tuple(floats)
+        super().__init__(message)
