@@ -9,9 +9,29 @@ __all__ = ["matrix_text", "derivation_text"]
 
 
 class _TextPrinter(StrPrinter):
+    """Blocks as [A, B; C, D], f(X) entrywise as f(X), X ∘ Y, diag(x), a 1x1 trace bare."""
+
     def _print_BlockMatrix(self, expr):                             # [A, B; C, D] on one line
         rows = expr.blocks.tolist()
         return "[" + "; ".join(", ".join(self._print(b) for b in r) for r in rows) + "]"
+
+    def _print_ElementwiseApplyFunction(self, expr):               # f∘(X) printed f(X)
+        marker = sp.Symbol("MATRIXARGUMENT")
+        value = expr.function(marker)
+        arg = "(" + self._print(expr.expr) + ")"
+        body = self._print(value).replace("(MATRIXARGUMENT)", arg).replace("MATRIXARGUMENT", arg)
+        return "(" + body + ")" if isinstance(value, sp.Add) else body
+
+    def _print_HadamardProduct(self, expr):
+        return " ∘ ".join(self.parenthesize(a, 50) for a in expr.args)
+
+    def _print_DiagMatrix(self, expr):
+        return "diag(" + self._print(expr.args[0]) + ")"
+
+    def _print_Trace(self, expr):
+        if expr.arg.shape == (1, 1):                                # tr of a 1x1 = its entry
+            return self._print(expr.arg)
+        return "tr(" + self._print(expr.arg) + ")"
 
 
 def matrix_text(expr) -> str:
