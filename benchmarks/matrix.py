@@ -1,8 +1,9 @@
 """DEQ z = tanh(Wz + b): symimplicit.matrix solve + vjp vs optimistix fixed_point + jax.grad (jit).
 
 Prints times and their ratio; no assertion.  ``python benchmarks/matrix.py [n ...]``
+(``--help`` for the options).
 """
-import sys
+import argparse
 import timeit
 
 import numpy as np
@@ -61,5 +62,18 @@ def main(sizes):
         print(line, flush=True)
 
 
+def parse(argv=None):
+    ap = argparse.ArgumentParser(
+        description="DEQ z = tanh(Wz + b): symimplicit.matrix solve + vjp against optimistix "
+                    "fixed_point + jax.grad under jit (skipped when jax/optimistix are missing); "
+                    "prints µs per call and the ratio, asserts nothing.")
+    ap.add_argument("sizes", nargs="*", type=int, metavar="n",
+                    help="unknown sizes n to time (default: 10 100)")
+    args = ap.parse_args(argv)
+    if any(n < 1 for n in args.sizes):
+        ap.error(f"sizes must be positive integers, got {args.sizes}")
+    return args.sizes or [10, 100]
+
+
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [10, 100])
+    main(parse())

@@ -27,6 +27,26 @@ def test_deq_steps_in_matrix_notation():
     assert r"\mathbf{z} = \tanh{\left(\mathbf{W} \mathbf{z} + \mathbf{b} \right)}" in text
 
 
+def _kkt():
+    n, m, p = sp.symbols("n m p")
+    A, b, x = sp.MatrixSymbol("A", m, n), sp.MatrixSymbol("b", m, 1), sp.MatrixSymbol("x", n, 1)
+    C, d = sp.MatrixSymbol("C", p, n), sp.MatrixSymbol("d", p, 1)
+    return MatrixMinimize(quad(A * x - b, A * x - b), x, (A, b, C, d), constraints=[C * x - d]).derive()
+
+
+def test_kkt_steps_in_matrix_notation():
+    text = _kkt().latex()
+    for step in ("statement", "Lagrangian", "stationarity", "differential", "collect", "solve",
+                 "Jacobian", "vjp"):
+        assert r"\text{" + step in text
+    assert r"\text{ s.t. } \mathbf{C} \mathbf{x} - \mathbf{d} = \mathbf{0}" in text
+    # K = [[2AᵀA, Cᵀ], [C, 0]] as a block matrix, λ and the adjoints u, v printed as symbols
+    assert (r"\mathbf{K} = \left[\begin{matrix}2 \mathbf{A}^{T} \mathbf{A} & \mathbf{C}^{T}"
+            r"\\\mathbf{C} & 0\end{matrix}\right]") in text
+    assert r"\bar{\mathbf{d}} = \mathbf{v}" in text
+    assert r"\mathbf{C}^{T} \boldsymbol{\lambda}" in text and "lambda}" not in text.replace(r"\lambda}", "")
+
+
 def test_quadratic_forms_print_without_trace():
     w = sp.MatrixSymbol("w", 3, 1)
     assert matrix_latex(quad(w, w)) == r"\mathbf{w}^{T} \mathbf{w}"
@@ -35,10 +55,12 @@ def test_quadratic_forms_print_without_trace():
 
 
 @needs_pdflatex
-@pytest.mark.parametrize("which", ["deq", "ridge"])
+@pytest.mark.parametrize("which", ["deq", "ridge", "kkt"])
 def test_derivation_compiles(which, tmp_path):
     if which == "deq":
         d = _deq()
+    elif which == "kkt":
+        d = _kkt()
     else:
         X, y, w = sp.MatrixSymbol("X", 6, 3), sp.MatrixSymbol("y", 6, 1), sp.MatrixSymbol("w", 3, 1)
         lam = sp.Symbol("lambda")

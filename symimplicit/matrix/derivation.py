@@ -127,6 +127,12 @@ class MatrixDerivation:
         from .latex import document
         return document(self)
 
+    def text(self) -> str:
+        """The step-by-step derivation as plain text, one step a line
+        (:func:`~symimplicit.matrix.text.derivation_text`)."""
+        from .text import derivation_text
+        return derivation_text(self)
+
     def pdf(self, path):
         """Compile :meth:`latex` with pdflatex to ``path`` (``LatexError`` on failure)."""
         from ..report.pdf import compile_pdf

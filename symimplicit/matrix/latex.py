@@ -8,20 +8,27 @@ import sympy as sp
 from sympy.matrices.expressions import MatrixSymbol, MatAdd, MatMul
 from sympy.printing.latex import LatexPrinter
 
-__all__ = ["MatrixLatexPrinter", "matrix_latex", "derivation_latex"]
+__all__ = ["MatrixLatexPrinter", "matrix_latex", "derivation_latex", "kkt_latex"]
 
 
 class MatrixLatexPrinter(LatexPrinter):
     """Bold matrices (upright d for differentials), tr, diag, ∘; a 1x1 trace prints bare."""
 
     def _print_MatrixSymbol(self, expr):
-        name = expr.name
+        return self._name(expr.name)
+
+    def _name(self, name):
         if name.startswith("d") and len(name) > 1:                  # dX: upright d, bold X
-            return r"\mathrm{d}" + self._bold(name[1:])
+            return r"\mathrm{d}" + self._name(name[1:])
         if name.endswith("_bar"):
-            return r"\bar{" + self._bold(name[:-4]) + "}"
+            return r"\bar{" + self._name(name[:-4]) + "}"
         if name == "lambda_":
             return r"\boldsymbol{\lambda}"
+        if name.startswith("lambda") and (name[6:] == "" or name[6:].isdigit()):       # KKT multipliers λ, λ₁, ...
+            return r"\boldsymbol{\lambda}" + (f"_{{{name[6:]}}}" if name[6:] else "")
+        if name in ("u_", "v_") or (name[:1] == "v" and name.endswith("_") and name[1:-1].isdigit()):
+            sub = name[1:-1]                                        # KKT adjoints u, v, v₁, ...
+            return r"\mathbf{" + name[0] + "}" + (f"_{{{sub}}}" if sub else "")
         return self._bold(name)
 
     def _bold(self, name):
@@ -101,9 +108,49 @@ def derivation_latex(derivation) -> str:
     return lines
 
 
+def kkt_latex(derivation) -> list:
+    """The align* rows of the KKT derivation of a constrained matrix minimisation."""
+    from .derivation import _simp
+    d, st = derivation, derivation.statement
+    p = matrix_latex
+    z = st.unknown
+    lams = d.multipliers
+    lines = [(r"\text{statement: }", p(z) + r" = \operatorname*{arg\,min} " + p(st.expression)
+              + r" \;\text{ s.t. } " + r",\; ".join(p(g) + r" = \mathbf{0}" for g in st.constraints))]
+    lag = " + ".join(p(l) + "^{T} " + r"\left(" + p(g) + r"\right)" for l, g in zip(lams, st.constraints))
+    lines.append((r"\text{Lagrangian: }", "L = " + p(st.expression) + " + " + lag))
+    lines.append((r"\text{stationarity: }", r"\mathbf{F} = \nabla_{" + p(z) + "} L = "
+                  + p(st.residual) + r" = \mathbf{0}"))
+    dl = " + ".join(p(sp.Transpose(B).doit()) + r" \mathrm{d}" + p(l) for B, l in zip(d.g_z, lams))
+    dth = [_simp(t) for t, _ in d.partials.values() if t is not None]
+    lines.append((r"\text{differential: }", r"\mathrm{d}\mathbf{F} = " + p(d.H) + r" \mathrm{d}"
+                  + p(z) + " + " + dl + "".join(r" + \left(" + p(t) + r"\right)" for t in dth)
+                  + r" = \mathbf{0}"))
+    for k, (g, B) in enumerate(zip(st.constraints, d.g_z)):
+        gth = [_simp(G[k]) for _, G in d.partials.values() if G[k] is not None]
+        lines.append(("", r"\mathrm{d}\mathbf{g}" + (f"_{{{k + 1}}}" if len(lams) > 1 else "")
+                      + " = " + p(B) + r" \mathrm{d}" + p(z)
+                      + "".join(r" + \left(" + p(t) + r"\right)" for t in gth) + r" = \mathbf{0}"))
+    lines.append((r"\text{collect: }", r"\mathbf{H} = " + p(d.H) + r",\quad \mathbf{K} = " + p(d.KKT)))
+    lines.append((r"\text{solve: }", p(sp.BlockMatrix([[sp.MatrixSymbol("d" + z.name, *z.shape)]]
+                  + [[sp.MatrixSymbol("d" + l.name, *l.shape)] for l in lams])) + " = " + p(d.differential())))
+    for q in st.params:
+        if not isinstance(q, sp.MatrixSymbol) or q.shape[1] == 1:
+            lines.append((r"\text{Jacobian: }", r"\frac{\partial (" + p(z) + ", "
+                          + ", ".join(p(l) for l in lams) + r")}{\partial " + p(q) + "} = "
+                          + p(d.derivative(q))))
+    adj, grads = d.vjp()
+    u, vs = d.adjoints
+    lines.append((r"\text{vjp: }", p(sp.BlockMatrix([[u]] + [[v] for v in vs])) + " = " + p(adj)))
+    for q, g in grads.items():
+        lines.append(("", r"\bar{" + p(q) + "} = " + p(g)))
+    return lines
+
+
 def document(derivation) -> str:
     """A complete LaTeX document of the derivation (``amsmath``, ``breqn``-free)."""
-    rows = derivation_latex(derivation)
+    from .kkt import KKTDerivation
+    rows = kkt_latex(derivation) if isinstance(derivation, KKTDerivation) else derivation_latex(derivation)
     body = " \\\\\n".join(f"{a} &\\; {b}" for a, b in rows)
     return ("\\documentclass{article}\n\\usepackage{amsmath,amssymb}\n"
             "\\usepackage[margin=1.5cm,landscape]{geometry}\n\\begin{document}\n"

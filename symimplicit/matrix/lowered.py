@@ -10,7 +10,7 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import (MatrixExpr, MatrixSymbol, MatMul, MatAdd, Transpose,
                                         Inverse, Trace, Identity, ZeroMatrix, HadamardProduct,
-                                        MatPow)
+                                        MatPow, BlockMatrix)
 from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix
@@ -100,6 +100,9 @@ def evaluate(expr, env):
         for a in expr.args[1:]:
             out = out * evaluate(a, env)
         return out
+    if isinstance(expr, BlockMatrix):                       # [[A, B], [C, D]] assembled
+        return np.block([[np.atleast_2d(evaluate(b, env)) for b in row]
+                         for row in expr.blocks.tolist()])
     if isinstance(expr, DiagMatrix):
         return np.diag(evaluate(expr.args[0], env).ravel())
     if isinstance(expr, ElementwiseApplyFunction):
@@ -186,6 +189,13 @@ class LoweredMatrix:
         env[d.multiplier] = lam
         return {p.name: evaluate(g, env) for p, g in self._grads.items()}
 
+    def _forward(self, arrays):
+        """(z, what the backward pass keeps) for the tape primitive."""
+        return self.solve(**arrays), None
+
+    def _backward(self, zbar, z, kept, arrays):
+        return self.vjp(zbar, z=z, **arrays)
+
     def primitive(self):
         """A tape Function: the parameters' entries as Scalars (row-major, parameters in
         order) in, the unknown's entries out; its vjp is one solve with F_zᵀ.
@@ -224,14 +234,14 @@ class LoweredMatrix:
 
         def forward(*values):
             arrays = unpack(values)
-            z = self.solve(**arrays)
+            z, kept = self._forward(arrays)
             out = tuple(float(v) for v in z.ravel())
-            return Saved(out if n_out > 1 else out[0], (arrays, z))
+            return Saved(out if n_out > 1 else out[0], (arrays, z, kept))
 
         def vjp(g, node):
-            arrays, z = node.state
+            arrays, z, kept = node.state
             zbar = np.asarray(g if n_out > 1 else (g,), float).reshape(z.shape)
-            grads = self.vjp(zbar, z=z, **arrays)
+            grads = self._backward(zbar, z, kept, arrays)
             flat = []
             for p in st.params:
                 flat.extend(np.ravel(grads[p.name]).tolist())

@@ -120,6 +120,10 @@ class MatrixFixedPoint(MatrixStatement):
 class MatrixMinimize(MatrixStatement):
     """argmin_z f(z, θ) for a scalar f; the residual is the gradient ∇_z f (df = ∇fᵀ dz).
 
+    ``constraints``: equality constraints g(z, θ) = 0, each a column expression (m × 1).  With
+    them the unknown is (z, λ) with one multiplier λ (m × 1) per constraint, the Lagrangian is
+    L = f + Σ λᵀ g and the residual is ``residual`` = ∇_z L = ∇f + Σ g_zᵀ λ together with g.
+
     Examples
     ========
     >>> import sympy as sp
@@ -129,13 +133,51 @@ class MatrixMinimize(MatrixStatement):
     >>> st = MatrixMinimize(quad(X*w - y, X*w - y) + lam*quad(w, w), w, (X, y, lam))
     >>> st.derive().F_z
     (2*lam)*I + 2*X.T*X
+    >>> C, d = sp.MatrixSymbol("C", 2, 3), sp.MatrixSymbol("d", 2, 1)
+    >>> MatrixMinimize(quad(X*w - y, X*w - y), w, (X, y, C, d), constraints=[C*w - d]).residual
+    C.T*lambda + 2*X.T*(X*w - y)
     """
     kind = "minimisation"
+
+    def __init__(self, expression, unknown, params, constraints=()):
+        from .constraints import check_constraints, multiplier_symbols
+        self.constraints, self.multipliers = (), ()
+        if constraints is not None and not isinstance(constraints, (list, tuple)):
+            constraints = [constraints]
+        pending = tuple(constraints or ())
+        if pending:                                          # λ must exist before _residual
+            params_t = tuple(params) if isinstance(params, (list, tuple)) else (params,)
+            self.constraints = check_constraints(pending, unknown, params_t)
+            self.multipliers = multiplier_symbols(self.constraints, unknown, params_t)
+        super().__init__(expression, unknown, params)
 
     def _residual(self):
         if isinstance(self.expression, MatrixExpr):
             raise StatementError(f"the objective of a minimisation must be a scalar, got the "
                                  f"{self.expression.shape} matrix {self.expression}")
+        # the Lagrangian L = f + Σ λᵀ g (= f without constraints)
+        L = sp.Add(self.expression, *(sp.Trace(MatMul(lam.T, g))
+                                      for lam, g in zip(self.multipliers, self.constraints)))
         dz = MatrixSymbol("d" + self.unknown.name, *self.unknown.shape)
-        g = collect(differential(self.expression, self.unknown, dz), dz)  # df = g dz, ∇f = gᵀ
+        g = collect(differential(L, self.unknown, dz), dz)        # dL = g dz, ∇L = gᵀ
         return sp.Transpose(g).doit()
+
+    def derive(self):
+        """The derivation (cached): a :class:`~symimplicit.matrix.kkt.KKTDerivation` when
+        there are constraints, else a :class:`~symimplicit.matrix.derivation.MatrixDerivation`."""
+        if self.constraints and self._derivation is None:
+            from .kkt import KKTDerivation
+            self._derivation = KKTDerivation(self)
+        return super().derive()
+
+    def lower(self, sizes=None):
+        """A numpy evaluator (:class:`~symimplicit.matrix.lowered_kkt.LoweredKKT` with constraints)."""
+        if self.constraints:
+            from .lowered_kkt import LoweredKKT
+            return LoweredKKT(self, sizes or {})
+        return super().lower(sizes)
+
+    def __repr__(self):
+        extra = f", constraints={list(self.constraints)}" if self.constraints else ""
+        return (f"{type(self).__name__}({self.expression}, {self.unknown}, {self.params}"
+                f"{extra})")
