@@ -117,11 +117,15 @@ class CompiledStatement:
         return dict(zip(self.names, zs + [float(t) for t in theta]))
 
     def _call(self, fn, what, z, theta, *values):
+        """fn(*values) as a float array (a domain error or a complex entry: DomainError)."""
         try:
             out = fn(*values)
         except MATH_ERRORS as exc:
             raise domain_error(what, self.point(z, theta), exc) from exc
-        return self._reals(out, what, z, theta)
+        try:
+            return np.array(out, dtype=float)                    # a complex entry: TypeError
+        except TypeError:
+            return np.array(self._reals(out, what, z, theta), dtype=float)
 
     def _reals(self, out, what, z, theta):
         """``out`` with every value a float (a complex one is a DomainError)."""
@@ -179,7 +183,7 @@ class CompiledStatement:
         """(F, ∂F/∂z) as NumPy arrays at z."""
         n = self.n
         out = self._call(self._residual_jacobian, "the residual", z, theta, *_floats(z), *theta)
-        return np.array(out[:n]), np.array(out[n:n + n * n]).reshape(n, n)
+        return out[:n], out[n:n + n * n].reshape(n, n)
 
     def fjn(self, z, theta: tuple):
         """(F, ∂F/∂z, N(F)) as NumPy arrays at z (N: the noise scale of each component)."""
@@ -189,16 +193,19 @@ class CompiledStatement:
         except MATH_ERRORS:
             F, J = self.fj(z, theta)
             return F, J, np.full(n, math.nan)
-        noise = [_real_or_nan(v) for v in out[n + n * n:]]
-        out = self._reals(out[:n + n * n], "the residual", z, theta)
-        return np.array(out[:n]), np.array(out[n:]).reshape(n, n), np.array(noise)
+        try:
+            values = np.array(out, dtype=float)                  # a complex entry: TypeError
+        except TypeError:
+            values = np.array(self._reals(out[:n + n * n], "the residual", z, theta)
+                              + [_real_or_nan(v) for v in out[n + n * n:]])
+        return values[:n], values[n:n + n * n].reshape(n, n), values[n + n * n:]
 
     def jacobian(self, z, theta: tuple):
         """∂F/∂z at z (n × n), for scalar and vector unknowns alike."""
         zs, n = np.atleast_1d(z), self.n
         out = self._call(self._residual_jacobian, "the residual", z, theta, *_floats(zs),
                          *theta)[n:]
-        return np.array(out).reshape(n, n)
+        return out.reshape(n, n)
 
     def jacobian_noise(self, z, theta: tuple):
         """N(∂F/∂z) at z (n × n): the rounding-noise scale of each Jacobian entry (NaN if unknown)."""
@@ -213,11 +220,11 @@ class CompiledStatement:
         """∂F/∂θ at z (n × p)."""
         zs = np.atleast_1d(z)
         out = self._call(self._param_jacobian, "∂F/∂θ", z, theta, *_floats(zs), *theta)
-        return np.array(out).reshape(self.n, self.p)
+        return out.reshape(self.n, self.p)
 
     def fmap(self, z, theta: tuple):
         """The fixed-point map f(z, θ) as an array."""
-        return np.array(self._call(self._map, "the fixed-point map", z, theta, *z, *theta))
+        return self._call(self._map, "the fixed-point map", z, theta, *z, *theta)
 
     def fmapn(self, z, theta: tuple):
         """(f(z, θ), N(F)) for the fixed point F = z - f: the map and the residual's noise scale."""
