@@ -65,3 +65,30 @@ def test_system_derivation_compiles_and_stays_short(n, most_pages, tmp_path):
     path = d.pdf(tmp_path / f"deq{n}.pdf")
     assert path.read_bytes().startswith(b"%PDF")
     assert 1 <= pages(path) <= most_pages
+
+
+@needs_pdflatex
+def test_second_order_of_a_dense_cell_stays_a_few_pages(tmp_path):
+    """The dense 6-unknown cell of benchmarks/systems.py: the R_S entries (hundreds of operations
+    each as derived: 23 pages) are shown factored, tanh(wᵢᵀz + uᵢ) named ωᵢ once."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    n = 6
+    W = 0.5 * rng.standard_normal((n, n)) / np.sqrt(n)
+    z, u = sp.symbols(f"z1:{n + 1}"), sp.symbols(f"u1:{n + 1}")
+    W = [[sp.Rational(round(W[i, j] * 1000), 1000) for j in range(n)] for i in range(n)]
+    d = FixedPoint([sp.tanh(sum(W[i][j] * z[j] for j in range(n)) + u[i]) for i in range(n)],
+                   list(z), list(u)).derive()
+    d.derivative(u[0], u[1])
+    step = next(s for s in d.steps if s.kind == "higher_order")
+    named = {e.lhs: e.rhs for e in step.equations if str(e.lhs).startswith("ω")}
+    assert len(named) == n and all(isinstance(v, sp.tanh) for v in named.values())
+    entries = [e.rhs for e in step.equations if str(e.lhs).startswith("R_")]
+    assert len(entries) == n and max(sp.count_ops(e) for e in entries) < 80
+    from symimplicit.derive.steps import StepWriter
+    R = StepWriter(d)._display(d.residual_of((0, 1)))    # the shown entries are R_S, rewritten
+    for shown, full in zip(entries, R):
+        assert sp.expand(shown.xreplace(named) - full) == 0
+    path = d.pdf(tmp_path / "second.pdf")
+    assert 1 <= pages(path) <= 4

@@ -7,6 +7,7 @@ higher order as J z_S = -R_S with the entries of R_S; never expanded inverses.
 """
 from __future__ import annotations
 
+
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,16 @@ def listed(items) -> str:
 
 ENTRY_BUDGET = 120
 """Most entries of one matrix a step lists (the rest are counted in the sentence)."""
+
+ENTRY_OPS_BUDGET = 1500
+"""Most operations (sympy.count_ops, summed) of the entries one step lists: the second-order
+R_S of a dense 6-unknown tanh cell has entries of ~400 operations each (23 pages in full)."""
+
+FACTOR_OPS = 800
+"""R_S entries up to this many operations are factored for display (sympy.factor: 0.1 s each)."""
+
+ABBREVIATE_FROM = 4
+"""A function application of at least this many operations that recurs in R_S is named once."""
 
 SMALL_SYSTEM = 3
 """Systems up to this many unknowns show J and ∂F/∂θ as bracketed matrices."""
@@ -84,6 +95,15 @@ class Named(sp.MatrixSymbol):
     def _pretty(self, printer, **kwargs):
         from sympy.printing.pretty.stringpict import prettyForm
         return prettyForm(self.plain)
+
+
+def _factored(e):
+    """e factored for display where that is cheap (R_S of a tanh cell: 377 operations -> 55,
+    tanh''(sᵢ)·(wᵢ·z_θ)(wᵢ·z_φ))."""
+    if not e.is_Add or sp.count_ops(e) > FACTOR_OPS:
+        return e
+    f = sp.factor(e)
+    return f if sp.count_ops(f) < sp.count_ops(e) else e
 
 
 def _as_function(shown, theta):
@@ -234,7 +254,13 @@ class StepWriter:
         """(Eq(name_ij, M_ij) for the nonzero entries within the budget, how many left out)."""
         rows = [sp.Eq(_entry_symbol(name, i, j) if M.cols > 1 else _entry_symbol(name, i),
                       M[i, j]) for i in range(M.rows) for j in range(M.cols) if M[i, j] != 0]
-        return tuple(rows[:ENTRY_BUDGET]), max(0, len(rows) - ENTRY_BUDGET)
+        shown, size = [], 0
+        for row in rows[:ENTRY_BUDGET]:                       # within both budgets, at least one
+            size += sp.count_ops(row.rhs)
+            if shown and size > ENTRY_OPS_BUDGET:
+                break
+            shown.append(row)
+        return tuple(shown), len(rows) - len(shown)
 
     def _matrix_equations(self, named: Named, name: str, M: sp.Matrix) -> tuple[tuple, str]:
         """``named = [entries]`` for a small matrix, else its nonzero entries, once."""
@@ -315,10 +341,26 @@ class StepWriter:
         R = self._display(d.residual_of(S))
         R_named = Named(f"R_{tag}", self.n, 1, rf"R_{{{sp.latex(sp.Symbol(tag))}}}")
         eq = sp.Eq(sp.MatMul(self.J, self._dZ(S)), sp.MatMul(-1, R_named), evaluate=False)
-        entries, left = self._entries(f"R_{tag}", R)
+        short, defined = self._abbreviated(R)
+        entries, left = self._entries(f"R_{tag}", short)
         text += (f" It is the linear solve J ∂z/∂θ_S = -R_S with the same J, where R_S "
-                 "has the entries" + (f" ({left} more not shown)" if left else "") + ".")
-        return Step("higher_order", text, (eq,) + entries, wrt)
+                 "has the entries" + (f" ({left} more not shown)" if left else "")
+                 + (", with the repeated subexpressions ω named once" if defined else "") + ".")
+        return Step("higher_order", text, (eq,) + defined + entries, wrt)
+
+    def _abbreviated(self, R: sp.Matrix) -> tuple[sp.Matrix, tuple]:
+        """R with its repeated function applications (tanh(wᵢᵀz + uᵢ), ...) named ω₁, ω₂, ...
+        once, so an entry reads in lines instead of pages."""
+        seen: dict = {}
+        for e in R:
+            for node in sp.preorder_traversal(e):
+                if isinstance(node, sp.Function) and not isinstance(node, AppliedUndef) \
+                        and sp.count_ops(node) >= ABBREVIATE_FROM:
+                    seen[node] = seen.get(node, 0) + 1
+        repeated = sorted((f for f, k in seen.items() if k > 1), key=sp.default_sort_key)
+        names = {f: sp.Symbol(f"ω_{k}") for k, f in enumerate(repeated, start=1)}
+        short = R.xreplace(names).applyfunc(_factored)
+        return short, tuple(sp.Eq(w, f) for f, w in names.items())
 
     def condition(self) -> Step:
         zt = self._z_text()

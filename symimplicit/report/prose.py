@@ -23,7 +23,7 @@ __all__ = ["segments", "latex_text", "markdown_text", "intertext", "math_text",
 _MATH_CHARS = {
     "∂": r"\partial ", "≠": r"\neq ", "·": r"\cdot ", "∇": r"\nabla ", "≤": r"\leq ",
     "≥": r"\geq ", "→": r"\to ", "×": r"\times ", "∈": r"\in ", "ⁿ": "^{n}",
-    "⁻¹": "^{-1}", "ᵀ": "^{T}", "²": "^{2}", "³": "^{3}", "θ": r"\theta ", "λ": r"\lambda ",
+    "⁻¹": "^{-1}", "ᵀ": "^{T}", "²": "^{2}", "³": "^{3}", "θ": r"\theta ", "λ": r"\lambda ", "ω": r"\omega ",
     "κ": r"\kappa ", "ε": r"\varepsilon ", "−": "-", "…": r"\ldots ", "ᵢ": "_{i}", "ⱼ": "_{j}", "ₖ": "_{k}",
 }
 _OPERATORS = set("=+-*/(),;<>|^[]") | {"⁻"}
@@ -42,6 +42,8 @@ def _kind(token: str, following: str, names: set[str]) -> str:
         return "glue"
     if token in _MATH_CHARS or token.isdigit() or re.fullmatch(r"\d+\.\d+", token):
         return "math"
+    if re.fullmatch(r"_[A-Za-z0-9]+", token) or re.fullmatch(r"[A-Za-z]_[A-Za-z0-9]", token):
+        return "math"                                # θ_S, R_S: a subscript
     if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", token):
         if token in ("a", "A", "I") and token not in names or \
                 token in ("a", "A") and re.match(r"\s+[A-Za-z]{2,}", following):
@@ -108,6 +110,8 @@ def _math_token(token: str) -> str:
         return " "
     if token in ("{", "}"):
         return "\\" + token
+    if re.fullmatch(r"_[A-Za-z0-9]+", token):
+        return "_{" + token[1:] + "}"
     if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", token):
         return latex_name(token)
     return token
