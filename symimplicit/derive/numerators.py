@@ -224,8 +224,8 @@ def horner(poly: dict, value: Callable[[Key], sp.Expr]) -> sp.Expr:
             terms.pop(mono_f, None)
         else:
             terms[mono_f] = total
-    coeff, nested = _nest(terms, factors)
-    return _keep_coeff(coeff, nested)
+    build = _Builder(factors)
+    return build.term(*build.nest(terms))
 
 
 def _split_value(expr: sp.Expr, factors: list, index: dict) -> tuple[sp.Expr, dict[int, int]]:
@@ -247,53 +247,72 @@ def _split_value(expr: sp.Expr, factors: list, index: dict) -> tuple[sp.Expr, di
     return coeff, powers
 
 
-def _monomial(mono, factors: list) -> sp.Expr:
-    return sp.Mul(*[factors[f] ** e for f, e in mono])
+class _Builder:
+    """Builds the nested form; every SymPy product is made once, from all its factors."""
 
+    def __init__(self, factors: list):
+        self.factors = factors
+        self.powers: dict[tuple[int, int], sp.Expr] = {}
 
-def _nest(terms: dict, factors: list) -> tuple[sp.Expr, sp.Expr]:
-    """Σ c·Π fᵉ = g · E as (g, E), E nested as content · (v·Q + R), recursively (see
-    :func:`horner`).  The rational g is handed up, so that a sign or a common integer
-    joins the product it multiplies (``u - v*(a + b)``) instead of a sum of its own."""
-    if not terms:
-        return sp.S.One, sp.S.Zero
-    if len(terms) == 1:
-        (mono, c), = terms.items()
-        return c, _monomial(mono, factors)
-    count: dict[int, int] = {}                       # in how many terms each factor occurs
-    low: dict[int, int] = {}                         # its lowest exponent there
-    for mono in terms:
-        for f, e in mono:
-            count[f] = count.get(f, 0) + 1
-            low[f] = min(low.get(f, e), e)
-    n = len(terms)
-    content = {f: e for f, e in ((f, low[f] if count[f] == n else min(low[f], 0))
-                                 for f in low) if e}          # fᵉ divides every term
-    g = _coefficient_gcd(terms.values())
-    if content or g != 1:
-        divided: dict = {}
+    def power(self, f: int, e: int) -> sp.Expr:
+        found = self.powers.get((f, e))
+        if found is None:
+            found = self.powers[(f, e)] = self.factors[f] ** e
+        return found
+
+    def term(self, c: sp.Expr, mono: dict, core: sp.Expr) -> sp.Expr:
+        """c · Π fᵉ · core, the number kept outside a sum (g·(a + b), not ga + gb)."""
+        if not mono:
+            return _keep_coeff(c, core)
+        return sp.Mul(c, *[self.power(f, e) for f, e in sorted(mono.items())], core)
+
+    def nest(self, terms: dict) -> tuple[sp.Expr, dict, sp.Expr]:
+        """Σ c·Π fᵉ = g · Π fᵉ · core as (g, {f: e}, core), core 1 or a sum nested as
+        v·Q + R, recursively (see :func:`horner`).  The number and the monomial are handed
+        up, so that they join the product they multiply (``u - v*w*(a + b)``) instead of
+        making a product or a sum of their own."""
+        if not terms:
+            return sp.S.One, {}, sp.S.Zero
+        if len(terms) == 1:
+            (mono, c), = terms.items()
+            return c, dict(mono), sp.S.One
+        count: dict[int, int] = {}                   # in how many terms each factor occurs
+        low: dict[int, int] = {}                     # its lowest exponent there
+        for mono in terms:
+            for f, e in mono:
+                count[f] = count.get(f, 0) + 1
+                low[f] = min(low.get(f, e), e)
+        n = len(terms)
+        content = {f: e for f, e in ((f, low[f] if count[f] == n else min(low[f], 0))
+                                     for f in low) if e}      # fᵉ divides every term
+        g = _coefficient_gcd(terms.values())
+        if content or g != 1:
+            divided: dict = {}
+            for mono, c in terms.items():
+                powers = dict(mono)
+                for f, e in content.items():
+                    powers[f] = powers.get(f, 0) - e
+                divided[tuple(sorted((f, e) for f, e in powers.items() if e))] = c / g
+            c_in, m_in, core = self.nest(divided)
+            for f, e in content.items():
+                m_in[f] = m_in.get(f, 0) + e
+            return g * c_in, {f: e for f, e in m_in.items() if e}, core
+        best = max(sorted(count), key=lambda f: (count[f] - 1) * (_cost(self.factors[f]) + 1))
+        if count[best] == 1:                         # no factor worth pulling out: a sum
+            return sp.S.One, {}, sp.Add(*[self.term(c, dict(mono), sp.S.One)
+                                          for mono, c in terms.items()])
+        with_v: dict = {}
+        rest: dict = {}
         for mono, c in terms.items():
             powers = dict(mono)
-            for f, e in content.items():
-                powers[f] = powers.get(f, 0) - e
-            divided[tuple(sorted((f, e) for f, e in powers.items() if e))] = c / g
-        c_in, e_in = _nest(divided, factors)
-        return g * c_in, _monomial(tuple(sorted(content.items())), factors) * e_in
-    best = max(sorted(count), key=lambda f: (count[f] - 1) * (_cost(factors[f]) + 1))
-    if count[best] == 1:                             # no factor worth pulling out: a sum
-        return sp.S.One, sp.Add(*[c * _monomial(mono, factors) for mono, c in terms.items()])
-    with_v: dict = {}
-    rest: dict = {}
-    for mono, c in terms.items():
-        powers = dict(mono)
-        if best in powers:
-            powers[best] -= 1                                  # divide the term by v
-            with_v[tuple(sorted((f, e) for f, e in powers.items() if e))] = c
-        else:
-            rest[mono] = c
-    cq, q = _nest(with_v, factors)
-    cr, r = _nest(rest, factors)
-    return sp.S.One, sp.Add(sp.Mul(cq, factors[best], q), _keep_coeff(cr, r))   # v·Q + R
+            if best in powers:
+                powers[best] -= 1                              # divide the term by v
+                with_v[tuple(sorted((f, e) for f, e in powers.items() if e))] = c
+            else:
+                rest[mono] = c
+        cq, mq, q = self.nest(with_v)
+        mq[best] = mq.get(best, 0) + 1                         # v·Q
+        return sp.S.One, {}, sp.Add(self.term(cq, mq, q), self.term(*self.nest(rest)))
 
 
 @lru_cache(maxsize=4096)
