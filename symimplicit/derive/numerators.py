@@ -327,12 +327,10 @@ def _coefficient_gcd(coeffs) -> sp.Expr:
     coeffs = list(coeffs)
     if not all(c.is_Rational for c in coeffs):
         return sp.S.One
-    num = 0
-    den = 1
-    for c in coeffs:
-        num = igcd(num, c.p)
-        den = ilcm(den, c.q)
-    g = sp.Rational(num, den)
-    if not any(abs(c) == g for c in coeffs):
-        g = sp.S.One
-    return -g if all(c.is_negative for c in coeffs) else g
+    num, den = 0, 1
+    for c in coeffs:                                   # plain ints: no SymPy arithmetic
+        num, den = igcd(num, c.p), ilcm(den, c.q)
+    if not any(abs(c.p) * den == num * c.q for c in coeffs):   # no |c| = num/den
+        num = den = 1
+    sign = -1 if all(c.p < 0 for c in coeffs) else 1
+    return sp.Rational(sign * num, den)
