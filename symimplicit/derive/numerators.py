@@ -31,6 +31,8 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import sympy as sp
+from sympy.core.intfunc import igcd, ilcm
+from sympy.core.mul import _keep_coeff
 
 from symimplicit.errors import DerivationError
 
@@ -171,28 +173,164 @@ def implicit_numerator(multi_index: tuple[int, ...]) -> ImplicitNumerator:
 
 
 def horner(poly: dict, value: Callable[[Key], sp.Expr]) -> sp.Expr:
-    """A polynomial over placeholders as a nested (greedy multivariate Horner) SymPy
-    expression, with ``value(key)`` substituted for each placeholder:
-    N = v·Q + R for the placeholder v occurring in most terms, recursively."""
+    """A polynomial over placeholders as a nested SymPy expression, ``value(key)``
+    substituted for each placeholder, with the factors the values share pulled out.
+
+    Each value is split once into its numeric coefficient and factors,
+    value(key) = c · Π fᵉ (``x**2*cos(x*y)*(x*y + 2)`` gives x, cos(x*y), x*y + 2), so the
+    polynomial becomes one over those factors (pure dict arithmetic).  Then, recursively,
+    N = content · (v·Q + R): the content is the rational gcd of the coefficients times the
+    lowest power of every factor (what ``factor_terms`` would pull out of the substituted
+    sum), v the factor in most terms (greedy multivariate Horner).  No SymPy expression is
+    built before the last step, and none is simplified.
+
+    Examples
+    ========
+
+    >>> import sympy as sp
+    >>> from symimplicit.derive.numerators import horner, implicit_numerator
+    >>> x, y = sp.symbols("x y")
+    >>> partials = {(0, (0,)): x*y, (1, ()): x**2 + y, (0, (0, 0)): y, (1, (0,)): x,
+    ...             (2, ()): sp.S.Zero}
+    >>> from symimplicit.derive.numerators import Numerator
+    >>> numer = Numerator({m: c for m, c in implicit_numerator((0, 0)).numerator.items()
+    ...                    if all(partials[k] != 0 for k, _ in m)})
+    >>> numer                                     # F_xx = 0 drops the third term
+    -F_00*F_x**2 + 2*F_0*F_x*F_x0
+    >>> horner(numer, partials.__getitem__)       # y (x² + y) pulled out of both terms
+    y*(x**2 - y)*(x**2 + y)
+    """
     if not poly:
         return sp.S.Zero
-    counts: dict[Key, int] = {}
+    factors: list[sp.Expr] = []                  # the distinct factors, by first appearance
+    index: dict[sp.Expr, int] = {}
+    split: dict[Key, tuple[sp.Expr, dict[int, int]]] = {}
     for mono in poly:
         for key, _ in mono:
-            counts[key] = counts.get(key, 0) + 1
-    best = max(sorted(counts), key=counts.__getitem__, default=None)
-    if best is None or counts[best] == 1:
-        return sp.Add(*[sp.Mul(c, *[value(key) ** e for key, e in mono])
-                        for mono, c in poly.items()])
-    with_v: dict = {}
-    rest: dict = {}
+            if key not in split:
+                split[key] = _split_value(value(key), factors, index)
+    terms: dict = {}
     for mono, c in poly.items():
-        powers = dict(mono)
-        if best in powers:
-            powers[best] -= 1                               # divide the term by v
-            if not powers[best]:
-                del powers[best]
-            with_v[tuple(sorted(powers.items()))] = c
+        coeff = sp.Integer(c)
+        powers: dict[int, int] = {}
+        for key, e in mono:
+            kc, kp = split[key]
+            coeff *= kc ** e                                   # Π cₖᵉ
+            for f, fe in kp.items():
+                powers[f] = powers.get(f, 0) + fe * e          # Π fᵉ, exponents added
+        mono_f = tuple(sorted((f, fe) for f, fe in powers.items() if fe))
+        total = terms.get(mono_f, sp.S.Zero) + coeff
+        if total == 0:
+            terms.pop(mono_f, None)
         else:
-            rest[mono] = c
-    return value(best) * horner(with_v, value) + horner(rest, value)
+            terms[mono_f] = total
+    build = _Builder(factors)
+    return build.term(*build.nest(terms))
+
+
+def _split_value(expr: sp.Expr, factors: list, index: dict) -> tuple[sp.Expr, dict[int, int]]:
+    """expr = c · Π fᵉ: (c, {factor id: integer e}); factors with symbolic or fractional
+    exponents (``exp(x)``, ``sqrt(x)``) are factors of their own, to the power 1."""
+    coeff, rest = expr.as_coeff_Mul()
+    powers: dict[int, int] = {}
+    for factor in sp.Mul.make_args(rest):
+        if factor == 1:
+            continue
+        base, e = factor.as_base_exp()
+        if not e.is_Integer:
+            base, e = factor, 1
+        if base not in index:
+            index[base] = len(factors)
+            factors.append(base)
+        f = index[base]
+        powers[f] = powers.get(f, 0) + int(e)
+    return coeff, powers
+
+
+class _Builder:
+    """Builds the nested form; every SymPy product is made once, from all its factors."""
+
+    def __init__(self, factors: list):
+        self.factors = factors
+        self.powers: dict[tuple[int, int], sp.Expr] = {}
+
+    def power(self, f: int, e: int) -> sp.Expr:
+        found = self.powers.get((f, e))
+        if found is None:
+            found = self.powers[(f, e)] = self.factors[f] ** e
+        return found
+
+    def term(self, c: sp.Expr, mono: dict, core: sp.Expr) -> sp.Expr:
+        """c · Π fᵉ · core, the number kept outside a sum (g·(a + b), not ga + gb)."""
+        if not mono:
+            return _keep_coeff(c, core)
+        return sp.Mul(c, *[self.power(f, e) for f, e in sorted(mono.items())], core)
+
+    def nest(self, terms: dict) -> tuple[sp.Expr, dict, sp.Expr]:
+        """Σ c·Π fᵉ = g · Π fᵉ · core as (g, {f: e}, core), core 1 or a sum nested as
+        v·Q + R, recursively (see :func:`horner`).  The number and the monomial are handed
+        up, so that they join the product they multiply (``u - v*w*(a + b)``) instead of
+        making a product or a sum of their own."""
+        if not terms:
+            return sp.S.One, {}, sp.S.Zero
+        if len(terms) == 1:
+            (mono, c), = terms.items()
+            return c, dict(mono), sp.S.One
+        count: dict[int, int] = {}                   # in how many terms each factor occurs
+        low: dict[int, int] = {}                     # its lowest exponent there
+        for mono in terms:
+            for f, e in mono:
+                count[f] = count.get(f, 0) + 1
+                low[f] = min(low.get(f, e), e)
+        n = len(terms)
+        content = {f: e for f, e in ((f, low[f] if count[f] == n else min(low[f], 0))
+                                     for f in low) if e}      # fᵉ divides every term
+        g = _coefficient_gcd(terms.values())
+        if content or g != 1:
+            divided: dict = {}
+            for mono, c in terms.items():
+                powers = dict(mono)
+                for f, e in content.items():
+                    powers[f] = powers.get(f, 0) - e
+                divided[tuple(sorted((f, e) for f, e in powers.items() if e))] = c / g
+            c_in, m_in, core = self.nest(divided)
+            for f, e in content.items():
+                m_in[f] = m_in.get(f, 0) + e
+            return g * c_in, {f: e for f, e in m_in.items() if e}, core
+        best = max(sorted(count), key=lambda f: (count[f] - 1) * (_cost(self.factors[f]) + 1))
+        if count[best] == 1:                         # no factor worth pulling out: a sum
+            return sp.S.One, {}, sp.Add(*[self.term(c, dict(mono), sp.S.One)
+                                          for mono, c in terms.items()])
+        with_v: dict = {}
+        rest: dict = {}
+        for mono, c in terms.items():
+            powers = dict(mono)
+            if best in powers:
+                powers[best] -= 1                              # divide the term by v
+                with_v[tuple(sorted((f, e) for f, e in powers.items() if e))] = c
+            else:
+                rest[mono] = c
+        cq, mq, q = self.nest(with_v)
+        mq[best] = mq.get(best, 0) + 1                         # v·Q
+        return sp.S.One, {}, sp.Add(self.term(cq, mq, q), self.term(*self.nest(rest)))
+
+
+@lru_cache(maxsize=4096)
+def _cost(factor: sp.Expr) -> int:
+    return sp.count_ops(factor)
+
+
+def _coefficient_gcd(coeffs) -> sp.Expr:
+    """What to pull out of the coefficients: their rational gcd when it turns one of them
+    into ±1 (else it only adds a multiplication), negated when all are negative; 1 when
+    one is not rational."""
+    coeffs = list(coeffs)
+    if not all(c.is_Rational for c in coeffs):
+        return sp.S.One
+    num, den = 0, 1
+    for c in coeffs:                                   # plain ints: no SymPy arithmetic
+        num, den = igcd(num, c.p), ilcm(den, c.q)
+    if not any(abs(c.p) * den == num * c.q for c in coeffs):   # no |c| = num/den
+        num = den = 1
+    sign = -1 if all(c.p < 0 for c in coeffs) else 1
+    return sp.Rational(sign * num, den)
