@@ -172,6 +172,9 @@ def verify(target: Any, at: Mapping, dps: int = 50, against=None, tol: float | N
     >>> verify(fp.primitive(), at={a: 1.0}).ok        # a layer: its statement is the truth
     True
     """
+    from symimplicit.matrix.statement import MatrixStatement      # matrix statements
+    if isinstance(target, MatrixStatement):
+        return target.verify(at, dps=dps, tol=tol, strict=strict, **options)
     from symimplicit.precision.jax_target import is_jax_target, verify_jax   # JAX functions
     if is_jax_target(target):
         return verify_jax(target, at, dps, against, tol, strict, richardson=richardson, x0=x0)
