@@ -195,6 +195,13 @@ def test_bad_input_is_a_typed_error(at, match):
         verify(DEQ, at=at, sizes={"n": 2})
 
 
+def test_options_of_scalar_verify_are_refused():
+    with pytest.raises(StatementError, match="x0 not available for matrix statements"):
+        verify(DEQ, at=_deq_data(2, 0), x0=[0.0, 0.0])
+    with pytest.raises(StatementError, match="certify, fun not available"):
+        verify(DEQ, at=_deq_data(2, 0), certify=True, fun=1)
+
+
 def test_size_errors():
     with pytest.raises(StatementError, match=r"shape \(n, n\) of W has no value"):
         verify(DEQ, at={"b": [1.0]})

@@ -29,7 +29,8 @@ from ..precision.reference import digits_from_error
 from ..precision.report import Row, VerifyReport, default_tol
 from .entrywise import entrywise_reference, expand
 
-__all__ = ["verify_matrix", "MatrixRow", "MatrixVerifyReport"]
+__all__ = ["verify_matrix", "MatrixRow", "MatrixVerifyReport", "is_matrix_target",
+           "verify_dispatch"]
 
 
 @dataclass(repr=False)
@@ -279,3 +280,35 @@ def verify_matrix(statement, at, sizes=None, dps: int = 30, tol: float | None = 
         report.notes.append(f"the entry-wise residual at the reference solution is "
                             f"{ref.residual:.3g}")
     return report.raise_if_wrong() if strict else report
+
+
+def is_matrix_target(target) -> bool:
+    """True for a matrix statement (``symimplicit.verify`` hands it to :func:`verify_dispatch`)."""
+    from .statement import MatrixStatement
+    return isinstance(target, MatrixStatement)
+
+
+_OPTIONS = ("sizes", "cotangent")
+
+
+def verify_dispatch(statement, at, dps, tol, strict, *, x0=None, certify=False, kwargs=None,
+                    against=None, **options):
+    """``symimplicit.verify(matrix_statement, ...)``: the options it shares with scalar verify,
+    plus ``sizes`` and ``cotangent``; the scalar-only ones are refused by name.
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit import verify
+    >>> from symimplicit.matrix import MatrixRoot
+    >>> M, x, b = sp.MatrixSymbol("M", 2, 2), sp.MatrixSymbol("x", 2, 1), sp.MatrixSymbol("b", 2, 1)
+    >>> verify(MatrixRoot(M*x - b, x, (M, b)), at={M: [[2, 0], [1, 1]], b: [1, 1]}, dps=30).ok
+    True
+    """
+    refused = [name for name, v in (("x0", x0), ("certify", certify), ("kwargs", kwargs),
+                                    ("against", against)) if v]
+    refused += [name for name in options if name not in _OPTIONS]
+    if refused:
+        raise StatementError(f"verify: {', '.join(refused)} not available for matrix statements "
+                             f"(their options: dps, tol, strict, {', '.join(_OPTIONS)})")
+    return statement.verify(at, dps=dps, tol=tol, strict=strict, **options)
