@@ -97,9 +97,6 @@ def test_errors():
         f(np.eye(2))
     with pytest.raises(StatementError, match="dimension n has no value"):
         DEQ.to_jax()
-    x, C, d = sp.MatrixSymbol("x", 2, 1), sp.MatrixSymbol("C", 1, 2), sp.MatrixSymbol("d", 1, 1)
-    with pytest.raises(StatementError, match="not available yet"):
-        MatrixMinimize(quad(x, x), x, (C, d), constraints=[C * x - d]).to_jax()
 
 
 def test_no_root_is_a_convergence_error_and_nan_under_jit():
@@ -112,3 +109,27 @@ def test_no_root_is_a_convergence_error_and_nan_under_jit():
     assert np.allclose(g(-np.array([4.0, 9.0])), [[2.0], [-3.0]], rtol=1e-15)  # the roots near x0
     with pytest.raises(StatementError, match="x0 must be 2 finite numbers"):
         MatrixRoot(x.applyfunc(lambda t: t**2) + c, x, (c,)).to_jax(x0=[1.0])
+
+
+def test_constrained_least_squares_against_numpy_and_mpmath():
+    A, bb, x = sp.MatrixSymbol("A", 5, 3), sp.MatrixSymbol("b", 5, 1), sp.MatrixSymbol("x", 3, 1)
+    C, d = sp.MatrixSymbol("C", 1, 3), sp.MatrixSymbol("d", 1, 1)
+    st = MatrixMinimize(quad(A * x - bb, A * x - bb), x, (A, bb, C, d), constraints=[C * x - d])
+    rng = np.random.default_rng(8)
+    Av, bv, Cv, dv = (rng.standard_normal((5, 3)), rng.standard_normal((5, 1)),
+                      rng.standard_normal((1, 3)), np.array([[0.7]]))
+    low = st.lower()
+    f = low.to_jax()
+    xs, (lam,) = low.solve_kkt(A=Av, b=bv, C=Cv, d=dv)
+    xj = jax.jit(f)(Av, bv, Cv, dv)
+    assert np.max(np.abs(np.asarray(xj) - xs)) <= 1e-15 * np.max(np.abs(xs))
+    jacs = jax.jacobian(f, argnums=(0, 1, 2, 3))(Av, bv, Cv, dv)
+    ref, _ = _truth(st, {}, [Av, bv, Cv, dv], np.vstack([xs, lam]))
+    flat = np.hstack([np.asarray(J).reshape(3, -1) for J in jacs])   # θ = A, b, C, d row-major
+    D = [[ref.jacobian[i, j] for j in range(flat.shape[1])] for i in range(3)]
+    _close(flat, D, 1e-12)
+    zbar = np.array([[1.0], [-2.0], [0.5]])
+    _, pull = jax.vjp(f, Av, bv, Cv, dv)
+    want = low.vjp(zbar, A=Av, b=bv, C=Cv, d=dv)
+    for name, g in zip("AbCd", pull(jnp.asarray(zbar))):
+        assert np.allclose(g, want[name], rtol=1e-13, atol=1e-15)

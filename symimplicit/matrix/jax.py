@@ -4,6 +4,9 @@ function with a ``jax.custom_vjp`` made of the derived matrix formulas.
     forward:   Newton z ← z − F_z⁻¹ F in ``jax.lax.while_loop`` (F_z the derived matrix)
     backward:  λ = F_z⁻ᵀ z̄ (one solve),  θ̄ = −F_θ*[λ]  (the derivation's vjp, shaped like θ)
 
+With equality constraints the unknown is w = [z; λ₁; ...], Newton uses the block KKT matrix K
+and the backward pass [u; v] = K⁻ᵀ [z̄; 0], θ̄ = −(F_θ*[u] + G_θ*[v]); the function returns z.
+
 The same expressions as the numpy path (:func:`~symimplicit.matrix.lowered.evaluate` with
 ``xp=jax.numpy``), so the iterations are never differentiated.  Reverse mode only
 (``jax.grad``, ``jax.jacrev``/``jax.jacobian``, ``jit``); forward mode (``jvp``, ``jacfwd``)
@@ -57,9 +60,6 @@ def to_jax(lowered, *, x0=None, tol: float = 1e-14, max_iter: int = 100, x64: bo
     """
     jax, jnp = require_jax()
     st = lowered.statement
-    if getattr(st, "constraints", ()):
-        raise StatementError(f"to_jax() of the constrained {st} is not available yet (no KKT "
-                             "path in JAX); use lower().vjp or the tape primitive")
     if x64:
         jax.config.update("jax_enable_x64", True)
     d, dims = lowered.derivation, lowered.dims
@@ -67,6 +67,9 @@ def to_jax(lowered, *, x0=None, tol: float = 1e-14, max_iter: int = 100, x64: bo
     shapes = [tuple(_size(s, env0) for s in p.shape) if isinstance(p, MatrixSymbol) else ()
               for p in st.params]
     zshape = tuple(_size(s, env0) for s in st.unknown.shape)
+    lams = tuple(getattr(st, "multipliers", ()))              # constrained: w = [z; λ₁; ...]
+    blocks = [(st.unknown, zshape[0])] + [(l, _size(l.shape[0], env0)) for l in lams]
+    width = sum(m for _, m in blocks)
     if x0 is None:
         start = np.zeros(zshape)
     else:
@@ -75,12 +78,25 @@ def to_jax(lowered, *, x0=None, tol: float = 1e-14, max_iter: int = 100, x64: bo
             raise StatementError(f"x0 must be {int(np.prod(zshape))} finite numbers (the unknown "
                                  f"{st.unknown}, shape {zshape}), got {x0!r}")
         start = start.reshape(zshape)
+    start = np.vstack([start, np.zeros((width - zshape[0], 1))])   # λ starts at 0
     grads = lowered._grads                                    # θ̄ formulas, derived once
     names = [p.name for p in st.params]
+    # the residual and its Jacobian: F and F_z, or [∇_z L; g] and K = [[H, g_zᵀ], [g_z, 0]]
+    residuals = [st.residual, *getattr(st, "constraints", ())]
+    jac = d.KKT if lams else d.F_z
+    adjoints = [d.multiplier] if not lams else [d.adjoints[0], *d.adjoints[1]]
 
-    def env_of(params, z):
-        env = {"_dims": dims, st.unknown: z}
+    def split(w):
+        out, k = [], 0
+        for _, m in blocks:
+            out.append(w[k:k + m])
+            k += m
+        return out
+
+    def env_of(params, w):
+        env = {"_dims": dims}
         env.update(zip(st.params, params))
+        env.update(zip((s for s, _ in blocks), split(w)))
         return env
 
     def newton(params):
@@ -91,29 +107,32 @@ def to_jax(lowered, *, x0=None, tol: float = 1e-14, max_iter: int = 100, x64: bo
             return (it < max_iter) & ~done
 
         def body(state):
-            z, it, _ = state
-            env = env_of(params, z)
-            step = jnp.linalg.solve(evaluate(d.F_z, env, jnp), evaluate(st.residual, env, jnp))
-            z_new = z - step                                  # z ← z − F_z⁻¹ F
-            small = jnp.max(jnp.abs(step)) <= tol * (1 + jnp.max(jnp.abs(z_new)))
-            return z_new, it + 1, small | ~jnp.all(jnp.isfinite(z_new))
+            w, it, _ = state
+            env = env_of(params, w)
+            F = jnp.vstack([jnp.reshape(evaluate(r, env, jnp), (-1, 1)) for r in residuals])
+            step = jnp.linalg.solve(evaluate(jac, env, jnp), F)
+            w_new = w - step                                  # w ← w − J⁻¹ F
+            small = jnp.max(jnp.abs(step)) <= tol * (1 + jnp.max(jnp.abs(w_new)))
+            return w_new, it + 1, small | ~jnp.all(jnp.isfinite(w_new))
 
-        z, _, done = jax.lax.while_loop(cond, body, (jnp.asarray(start, dtype), 0, False))
-        return jnp.where(done & jnp.all(jnp.isfinite(z)), z, jnp.nan)
+        w, _, done = jax.lax.while_loop(cond, body, (jnp.asarray(start, dtype), 0, False))
+        return jnp.where(done & jnp.all(jnp.isfinite(w)), w, jnp.nan)
 
     @jax.custom_vjp
     def solution(*params):
-        return newton(params)
+        return newton(params)[:zshape[0]]
 
     def fwd(*params):
-        z = newton(params)
-        return z, (params, z)
+        w = newton(params)
+        return w[:zshape[0]], (params, w)
 
     def bwd(kept, zbar):
-        params, z = kept
-        env = env_of(params, z)
-        env[d.multiplier] = jnp.linalg.solve(evaluate(d.F_z, env, jnp).T, zbar)   # λ = F_z⁻ᵀ z̄
-        return tuple(jnp.broadcast_to(jnp.asarray(evaluate(grads[p], env, jnp), z.dtype), s)
+        params, w = kept
+        env = env_of(params, w)
+        rhs = jnp.vstack([zbar, jnp.zeros((width - zshape[0], 1), zbar.dtype)])   # [z̄; λ̄ = 0]
+        adj = jnp.linalg.solve(evaluate(jac, env, jnp).T, rhs)   # λ = F_z⁻ᵀ z̄ ([u; v] = K⁻ᵀ ...)
+        env.update(zip(adjoints, split(adj)))
+        return tuple(jnp.broadcast_to(jnp.asarray(evaluate(grads[p], env, jnp), w.dtype), s)
                      for p, s in zip(st.params, shapes))           # θ̄ = −F_θ*[λ]
 
     solution.defvjp(fwd, bwd)
