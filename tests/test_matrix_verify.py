@@ -161,12 +161,37 @@ def test_constrained_least_squares_and_a_wrong_kkt_vjp(monkeypatch):
     assert [r.name.split("[")[0] for r in bad.failures] == ["vjp C"]
 
 
-def test_root_with_inverse_and_given_cotangent():
+def test_root_with_inverse_scalar_of_z_and_given_cotangent():
     M, xx, c = sp.MatrixSymbol("M", 2, 2), sp.MatrixSymbol("x", 2, 1), sp.MatrixSymbol("c", 2, 1)
-    st = MatrixRoot(M * xx + xx.applyfunc(sp.sin) - c, xx, (M, c))
-    report = st.verify({"M": [[2.0, 0.3], [-0.1, 1.5]], "c": [0.4, -0.2]}, cotangent=[0.0, 1.0])
-    assert report.ok
+    F = sp.Inverse(M) * xx + sp.exp(-quad(xx, xx)) * xx.applyfunc(sp.sin) - c
+    st = MatrixRoot(F, xx, (M, c))
+    at = {"M": [[2.0, 0.3], [-0.1, 1.5]], "c": [0.4, -0.2]}
+    report = st.verify(at, cotangent=[0.0, 1.0])
+    assert report.ok and report.digits > 13
     assert "[0.0, 1.0]" in report.notes[0]
+    with mp.workdps(40):                                      # the root, entry-wise by hand
+        Mi = mp.inverse(mp.matrix(at["M"]))
+
+        def G(x0, x1):
+            e = mp.exp(-(x0 ** 2 + x1 ** 2))
+            return [Mi[0, 0] * x0 + Mi[0, 1] * x1 + e * mp.sin(x0) - mp.mpf(0.4),
+                    Mi[1, 0] * x0 + Mi[1, 1] * x1 + e * mp.sin(x1) + mp.mpf(0.2)]
+        root = mp.findroot(G, [float(v) for v in report.rows[0].values.ravel()])
+    assert all(abs(report.rows[0].references[i][0] - root[i]) < mp.mpf(10) ** -28
+               for i in range(2))
+
+
+@settings(max_examples=6, deadline=None)
+@given(st.integers(0, 10 ** 6))
+def test_random_constrained_least_squares_pass(seed):
+    A, bb, x = sp.MatrixSymbol("A", 4, 3), sp.MatrixSymbol("b", 4, 1), sp.MatrixSymbol("x", 3, 1)
+    C, d = sp.MatrixSymbol("C", 2, 3), sp.MatrixSymbol("d", 2, 1)
+    cls = MatrixMinimize(quad(A * x - bb, A * x - bb), x, (A, bb, C, d), constraints=[C * x - d])
+    rng = np.random.default_rng(seed)
+    data = {"A": rng.standard_normal((4, 3)), "b": rng.standard_normal(4),
+            "C": rng.standard_normal((2, 3)), "d": rng.standard_normal(2)}
+    report = verify(cls, at=data, dps=30)
+    assert report.ok, str(report)
 
 
 def test_report_renderings():
