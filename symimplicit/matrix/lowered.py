@@ -28,24 +28,35 @@ def _size(d, env):
 
 
 @functools.lru_cache(maxsize=256)
-def _entrywise(function):
-    """f as a numpy ufunc-like callable (cached: lambdify costs milliseconds)."""
+def _entrywise(function, module="numpy"):
+    """f as a numpy (or jax) ufunc-like callable (cached: lambdify costs milliseconds)."""
     x = sp.Dummy("x")
-    return sp.lambdify(x, function(x), "numpy")
+    return sp.lambdify(x, function(x), module)
 
 
-def evaluate(expr, env):
-    """The float64 value of a matrix or scalar expression; ``env`` maps symbols to arrays/floats."""
+def _module(xp):
+    return "jax" if xp.__name__.startswith("jax") else "numpy"
+
+
+def _scalar(value, xp):
+    return float(value) if xp is np else value               # a traced value stays traced
+
+
+def evaluate(expr, env, xp=np):
+    """The float64 value of a matrix or scalar expression; ``env`` maps symbols to arrays/floats.
+
+    ``xp``: the array module (numpy, or ``jax.numpy`` for :mod:`symimplicit.matrix.jax`)."""
+    ev = lambda e: evaluate(e, env, xp)
     if isinstance(expr, (MatrixSymbol, sp.Symbol)):
         if expr not in env:
             raise StatementError(f"no value given for {expr}")
         return env[expr]
     if isinstance(expr, Identity):
-        return np.eye(_size(expr.shape[0], env))
+        return xp.eye(_size(expr.shape[0], env))
     if isinstance(expr, ZeroMatrix):
-        return np.zeros((_size(expr.shape[0], env), _size(expr.shape[1], env)))
+        return xp.zeros((_size(expr.shape[0], env), _size(expr.shape[1], env)))
     if isinstance(expr, MatAdd) or (isinstance(expr, sp.Add) and not isinstance(expr, MatrixExpr)):
-        return sum(evaluate(a, env) for a in expr.args)
+        return sum(ev(a) for a in expr.args)
     if isinstance(expr, MatMul):
         out = None
         args = list(expr.args)
@@ -54,11 +65,10 @@ def evaluate(expr, env):
         while i < len(args):                                # A⁻¹ B = solve(A, B)
             a = args[i]
             if isinstance(a, Inverse) and i + 1 < len(args) and isinstance(args[i + 1], MatrixExpr):
-                rest = evaluate(MatMul(*args[i + 1:]) if len(args) > i + 2 else args[i + 1], env)
-                vals.append(np.linalg.solve(evaluate(a.arg, env), rest))
+                rest = ev(MatMul(*args[i + 1:]) if len(args) > i + 2 else args[i + 1])
+                vals.append(xp.linalg.solve(ev(a.arg), rest))
                 break
-            vals.append(evaluate(args[i].args[0], env).ravel() if isinstance(a, DiagMatrix)
-                        else evaluate(a, env))
+            vals.append(ev(args[i].args[0]).ravel() if isinstance(a, DiagMatrix) else ev(a))
             diag.append(isinstance(a, DiagMatrix))
             i += 1
         diag += [False] * (len(vals) - len(diag))
@@ -66,9 +76,9 @@ def evaluate(expr, env):
         for v, is_d in zip(vals, diag):                     # diag(d) A = d[:, None] A: O(n²)
             if out is None:
                 out, out_diag = v, is_d
-            elif np.ndim(out) == 0:
+            elif xp.ndim(out) == 0:
                 out, out_diag = out * v, is_d
-            elif np.ndim(v) == 0:
+            elif xp.ndim(v) == 0:
                 out = out * v
             elif out_diag and is_d:
                 out = out * v
@@ -78,41 +88,40 @@ def evaluate(expr, env):
                 out = out * v[None, :]
             else:
                 out = out @ v
-        return np.diag(out) if out_diag else out
+        return xp.diag(out) if out_diag else out
     if isinstance(expr, sp.Mul):
         out = 1.0
         for a in expr.args:
-            out = out * evaluate(a, env)
+            out = out * ev(a)
         return out
     if isinstance(expr, Transpose):
-        return evaluate(expr.arg, env).T
+        return ev(expr.arg).T
     if isinstance(expr, Inverse):
-        return np.linalg.inv(evaluate(expr.arg, env))
+        return xp.linalg.inv(ev(expr.arg))
     if isinstance(expr, MatPow) and sp.sympify(expr.exp).is_Integer:   # Aᵏ, A⁻ᵏ = (A⁻¹)ᵏ
-        base, k = evaluate(expr.base, env), int(expr.exp)
-        return np.linalg.matrix_power(np.linalg.inv(base) if k < 0 else base, abs(k))
+        base, k = ev(expr.base), int(expr.exp)
+        return xp.linalg.matrix_power(xp.linalg.inv(base) if k < 0 else base, abs(k))
     if isinstance(expr, Trace):
-        return float(np.trace(evaluate(expr.arg, env)))
+        return _scalar(xp.trace(ev(expr.arg)), xp)
     if isinstance(expr, MatrixElement):
-        return float(evaluate(expr.parent, env)[int(expr.i), int(expr.j)])
+        return _scalar(ev(expr.parent)[int(expr.i), int(expr.j)], xp)
     if isinstance(expr, HadamardProduct):
-        out = evaluate(expr.args[0], env)
+        out = ev(expr.args[0])
         for a in expr.args[1:]:
-            out = out * evaluate(a, env)
+            out = out * ev(a)
         return out
     if isinstance(expr, BlockMatrix):                       # [[A, B], [C, D]] assembled
-        return np.block([[np.atleast_2d(evaluate(b, env)) for b in row]
-                         for row in expr.blocks.tolist()])
+        return xp.block([[xp.atleast_2d(ev(b)) for b in row] for row in expr.blocks.tolist()])
     if isinstance(expr, DiagMatrix):
-        return np.diag(evaluate(expr.args[0], env).ravel())
+        return xp.diag(ev(expr.args[0]).ravel())
     if isinstance(expr, ElementwiseApplyFunction):
-        return _entrywise(expr.function)(evaluate(expr.expr, env))
+        return _entrywise(expr.function, _module(xp))(ev(expr.expr))
     if isinstance(expr, sp.Number):
         return float(expr)
     if isinstance(expr, (sp.Pow, sp.Function)):
         syms = [sp.Dummy() for _ in expr.args]
-        f = sp.lambdify(syms, expr.func(*syms), "numpy")
-        return f(*[evaluate(a, env) for a in expr.args])
+        f = sp.lambdify(syms, expr.func(*syms), _module(xp))
+        return f(*[ev(a) for a in expr.args])
     raise StatementError(f"cannot evaluate {type(expr).__name__} in {expr}")
 
 
@@ -188,6 +197,12 @@ class LoweredMatrix:
         lam = np.linalg.solve(evaluate(d.F_z, env).T, np.asarray(cotangent, float).reshape(z.shape))
         env[d.multiplier] = lam
         return {p.name: evaluate(g, env) for p, g in self._grads.items()}
+
+    def to_jax(self, **options):
+        """A jittable JAX function params -> z with a custom_vjp of the derived formulas
+        (:func:`~symimplicit.matrix.jax.to_jax`)."""
+        from .jax import to_jax
+        return to_jax(self, **options)
 
     def _forward(self, arrays):
         """(z, what the backward pass keeps) for the tape primitive."""

@@ -81,6 +81,17 @@ class MatrixStatement:
         from .lowered import LoweredMatrix
         return LoweredMatrix(self, sizes or {})
 
+    def to_jax(self, sizes=None, **options):
+        """``lower(sizes).to_jax(**options)``: the JAX layer (:func:`~symimplicit.matrix.jax.to_jax`)."""
+        return self.lower(sizes).to_jax(**options)
+
+    def verify(self, at, sizes=None, dps=30, tol=None, cotangent=None, strict=False):
+        """The float64 ``lower(sizes)`` path against the entry-wise mpmath truth
+        (:func:`~symimplicit.matrix.verify.verify_matrix`); ``symimplicit.verify`` calls this."""
+        from .verify import verify_matrix
+        return verify_matrix(self, at, sizes=sizes, dps=dps, tol=tol, cotangent=cotangent,
+                             strict=strict)
+
     def __repr__(self):
         return f"{type(self).__name__}({self.expression}, {self.unknown}, {self.params})"
 

@@ -158,6 +158,8 @@ def verify(target: Any, at: Mapping, dps: int = 50, against=None, tol: float | N
     own ``x0`` argument goes in ``kwargs={"x0": ...}``.)
     ``certify``: also prove enclosures of the same values by interval arithmetic
     (``report.certificate``, a CertifyReport; see :func:`~symimplicit.precision.certify`).
+    A matrix statement (:mod:`symimplicit.matrix`) is checked entry-wise by
+    :func:`~symimplicit.matrix.verify.verify_matrix` (options ``sizes``, ``cotangent``).
 
     Examples
     ========
@@ -172,6 +174,10 @@ def verify(target: Any, at: Mapping, dps: int = 50, against=None, tol: float | N
     >>> verify(fp.primitive(), at={a: 1.0}).ok        # a layer: its statement is the truth
     True
     """
+    from symimplicit.matrix.verify import is_matrix_target, verify_dispatch   # matrix statements
+    if is_matrix_target(target):
+        return verify_dispatch(target, at, dps, tol, strict, x0=x0, certify=certify,
+                               kwargs=kwargs, against=against, **options)
     from symimplicit.precision.jax_target import is_jax_target, verify_jax   # JAX functions
     if is_jax_target(target):
         return verify_jax(target, at, dps, against, tol, strict, richardson=richardson, x0=x0)
