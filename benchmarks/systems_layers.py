@@ -26,7 +26,8 @@ def deq(n: int, seed: int = 0):
     W = 0.5 * rng.standard_normal((n, n)) / np.sqrt(n)
     z = sp.symbols(f"z1:{n + 1}", real=True)
     u = sp.symbols(f"u1:{n + 1}", real=True)
-    f = [sp.tanh(sum(sp.Float(W[i, j]) * z[j] for j in range(n)) + u[i]) for i in range(n)]
+    f = [sp.tanh(sp.Add(*[sp.Float(W[i, j], 17) * z[j] for j in range(n)], u[i]))   # W exactly
+         for i in range(n)]                                     # (17 digits, no warning)
     return FixedPoint(f, list(z), list(u)), W
 
 

@@ -1,0 +1,47 @@
+"""The two-precision probe of symimplicit/derive/zero.py: an identically zero expression is
+never called nonzero (its rounding noise changes with the precision), a nonzero one is, against
+exact SymPy arithmetic computed here."""
+from __future__ import annotations
+
+import random
+
+import sympy as sp
+from hypothesis import given, settings, strategies as st
+
+from symimplicit.derive import is_identically_zero
+from symimplicit.derive.zero import _certainly_nonzero, sample_point
+
+x, y, a = sp.symbols("x y a", positive=True)
+PIECES = [x, y, a, x * y + 1, sp.exp(x), sp.tanh(y + a), sp.sqrt(x + 2), sp.log(a + 1),
+          sp.Rational(3, 7), sp.pi]                  # exact: Float arithmetic is not exact
+
+
+def zero_forms(u, v):
+    """Expressions equal to 0 for every value, written so SymPy does not see it."""
+    return [sp.expand((u + v) ** 3) - sp.factor((u + v) ** 3, deep=False).expand(),
+            sp.exp(sp.log(u * u + 1)) - u * u - 1,
+            (u - v) * (u + v) - (u ** 2 - v ** 2),
+            sp.tanh(u) - (sp.exp(2 * u) - 1) / (sp.exp(2 * u) + 1),
+            sp.sqrt((u + 1) ** 2) - u - 1]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(PIECES), st.sampled_from(PIECES), st.integers(0, 10 ** 6),
+       st.integers(1, 10 ** 6))
+def test_zero_is_never_certified_nonzero_and_a_shift_always_is(u, v, seed, q):
+    rng = random.Random(seed)
+    c = sp.Rational(1, q)                            # a nonzero shift, down to 1e-6
+    for e in zero_forms(u, v):
+        point = sample_point(e.free_symbols | {x}, rng)
+        assert not _certainly_nonzero(e, point), e
+        exact = (e + c).xreplace(point)
+        assert sp.N(exact, 50) != 0
+        assert _certainly_nonzero(e + c, point), (e, c)
+
+
+def test_a_hundred_term_row_of_a_tanh_cell_is_decided():
+    rng = random.Random(1)
+    z = sp.symbols("z1:101", real=True)
+    row = sp.tanh(sp.Add(*[sp.Rational(rng.randint(-50, 50), 97) * zj for zj in z]))
+    assert not is_identically_zero(z[0] - row)
+    assert is_identically_zero(row - row.func(*row.args))
