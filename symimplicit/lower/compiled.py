@@ -24,6 +24,7 @@ import numpy as np
 
 import sympy as sp
 
+from symimplicit.derive.calculus import mentions
 from symimplicit.kinks import kinks
 from symimplicit.lower.codegen import MATH_ERRORS, as_real, domain_error, lambdify_many
 from symimplicit.lower.rounding import rounding_scale
@@ -44,7 +45,7 @@ class CompiledStatement:
         self.n_user = len(statement.unknowns)
         self.p = len(self.params)
         self.vector = self.n > 1
-        self.affine = not (d.jacobian.free_symbols & set(self.unknowns))  # F affine in z
+        self.affine = not mentions(d.jacobian, self.unknowns)          # F affine in z
         self.names = [str(s) for s in self.unknowns + self.params]
         args = self.unknowns + self.params
         self.args = args

@@ -30,8 +30,15 @@ _EXACT_INT = 2 ** 53
 
 
 def _abs(e):
-    """|e| left as written (SymPy would rewrite |exp(w)| as exp(re(w)), which ``math`` cannot print)."""
-    return abs(e) if e.is_Number else sp.Abs(e, evaluate=False)
+    """|e| left as written (SymPy would rewrite |exp(w)| as exp(re(w)), which ``math`` cannot
+    print); |c·u| = |c|·|u| for a number c, so |wᵢⱼ zⱼ| of every row shares the one |zⱼ|."""
+    if e.is_Number:
+        return abs(e)
+    if e.is_Mul:
+        coeff, rest = e.as_coeff_Mul()
+        if coeff.is_Number and coeff != 1:
+            return _product([abs(coeff), _abs(rest)])
+    return sp.Abs(e, evaluate=False)
 
 
 def _sum(terms) -> sp.Expr:

@@ -24,7 +24,7 @@ Examples
 >>> print(f.source)
 def _generated(_s0, _s1):
     _t0 = (_s0*_s1)
-    return [_t0, (((1/3)*(_s0**2)) + sin(_t0))]
+    return [_t0, (sin(_t0) + ((1/3)*(_s0**2)))]
 """
 from __future__ import annotations
 
@@ -94,8 +94,9 @@ def straight_line(exprs: Sequence, args: Sequence[sp.Symbol], module: str = "mat
     args = list(args)
     printer = _Printer(module, args)
     with deep_recursion():
-        if cse is None:
-            replacements, reduced = sp.cse(list(exprs), symbols=temporaries())
+        if cse is None:                     # unevaluated rebuilding: |exp(t)| stays, not exp(re t)
+            with sp.evaluate(False):
+                replacements, reduced = sp.cse(list(exprs), symbols=temporaries())
         else:
             replacements, reduced = cse(list(exprs))
         for temp, value in replacements:
