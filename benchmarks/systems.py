@@ -60,6 +60,7 @@ def old_module():
     source = subprocess.run(["git", "show", "4502c82:symimplicit/derive.py"], cwd=ROOT,
                             capture_output=True, text=True, check=True).stdout
     module = types.ModuleType("old_derive")
+    sys.modules["old_derive"] = module            # its dataclasses look their module up
     exec(compile(source, "old_derive.py", "exec"), module.__dict__)
     return module
 

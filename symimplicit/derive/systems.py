@@ -38,7 +38,7 @@ import sympy as sp
 from sympy.codegen.matrix_nodes import MatrixSolve
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from symimplicit.derive.calculus import gradients
+from symimplicit.derive.calculus import gradients, replaced
 
 __all__ = ["LinearSolve", "VectorPath"]
 
@@ -178,7 +178,7 @@ class VectorPath:
                 solved = self.solution(T)
                 lower.update({s: MatrixElement(solved, i, 0)
                               for i, s in enumerate(self.placeholders(T))})
-            self._solutions[S] = LinearSolve(self.J, (-R).xreplace(lower))
+            self._solutions[S] = LinearSolve(self.J, replaced(-R, lower))
         return self._solutions[S]
 
     def program(self, S: tuple[int, ...]) -> list[tuple[tuple, LinearSolve]]:
