@@ -23,7 +23,7 @@ import math
 
 from symimplicit.errors import ArgumentError
 from symimplicit.tape import engine
-from symimplicit.tape.engine import Scalar, _ItemNode, _JointNode
+from symimplicit.tape.engine import Function, Saved, Scalar, _ItemNode, _JointNode
 from symimplicit.tape.ops import ELEMENTARY
 from symimplicit.tape.walks import grad
 
@@ -77,6 +77,31 @@ def _call(fn, kw, values):
     return fn(*args, **kw) if kw else fn(*args)
 
 
+def _joint_call(fn, kw, parents):
+    """Replay a k-output call of a plain :class:`Function`: its joint node only.
+
+    ``Function.__call__`` with ``_record``, minus the k item nodes: the program reads the
+    outputs from the joint's tuple (``w{k}[i]``) and hands the joint to the vjp, so the items
+    (100 nodes for a 100-instance ``layer.map``) would only be garbage.  ``parents`` are
+    Scalars: fresh leaves for the values that change, the recording's constants made once."""
+    values = [p.value for p in parents]
+    out = fn.forward(*values, **kw) if kw else fn.forward(*values)
+    state = None
+    if out.__class__ is Saved:
+        out, state = out.value, out.state
+    out = tuple(out)
+    if len(out) != fn.n_outputs:
+        raise ValueError(f"{fn.name}: forward returned {len(out)} values, "
+                         f"expected n_outputs={fn.n_outputs}")
+    return _JointNode(out, parents, fn, kw, state)
+
+
+def _plain_joint(fn) -> bool:
+    """``fn`` is called and recorded exactly as :class:`Function` does (no subclass hook)."""
+    cls = type(fn)
+    return cls.__call__ is Function.__call__ and cls._record is Function._record
+
+
 class _Complex(ArithmeticError):
     """A power turned complex in a replay: the tape, run instead, raises the typed error."""
 
@@ -86,7 +111,8 @@ def _complex():
 
 
 _GLOBALS = {
-    "_abs": abs, "_sum": sum, "_call": _call, "_complex": _complex, "_pi": math.pi,
+    "_abs": abs, "_sum": sum, "_call": _call, "_joint_call": _joint_call, "_S": Scalar,
+    "_complex": _complex, "_pi": math.pi,
     **{f"_{n}": getattr(math, n) for n in (
         "cos", "sin", "tan", "exp", "log", "sqrt", "tanh", "atan", "sinh", "cosh", "log1p",
         "expm1", "asin", "acos", "asinh", "acosh", "atanh", "erf")},
@@ -126,6 +152,8 @@ class _Program:
         self.lines, self.objects, self.names = [], [], {}
         self.slots = {}      # node -> its index k in the forward order (names v{k}, g{k})
         self.called = set()  # nodes replayed as a call of their Function (their vjp is called too)
+        self.joints = set()  # joints replayed by _joint_call: no item nodes, outputs in w{k}
+        self.leaves = {}     # constant node -> the name of a Scalar made once for it (a parent)
         self.inputs = {leaf: i for i, leaf in enumerate(leaves)}
         guard_nodes = [n for g in guards for n in (g[0], g[2]) if isinstance(n, Scalar)]
         order = _postorder([y] + guard_nodes)
@@ -154,6 +182,17 @@ class _Program:
             if node.__class__ is _JointNode:
                 raise _NotCompilable
             name = self.names[node] = self.hand_in(node.value)
+        return name
+
+    def parent(self, node) -> str:
+        """A Scalar holding a parent's value: ``_S(v)`` when it changes, else one made once."""
+        if node in self.depends:
+            return f"_S({self.value(node)})"
+        name = self.leaves.get(node)
+        if name is None:
+            if node.__class__ is _JointNode:
+                raise _NotCompilable
+            name = self.leaves[node] = self.hand_in(Scalar(node.value))
         return name
 
     def _generate(self, y, leaves, guards, order) -> str:
@@ -185,7 +224,11 @@ class _Program:
         fn, parents, out = node._fn, node._parents, f"v{k}"
         if node.__class__ is _ItemNode:
             self.names[node] = out
-            self.lines.append(f"{out} = n{self.slots[parents[0]]}[{node._index}].value")
+            joint = parents[0]
+            if joint in self.joints:
+                self.lines.append(f"{out} = w{self.slots[joint]}[{node._index}]")
+            else:
+                self.lines.append(f"{out} = n{self.slots[joint]}[{node._index}].value")
             self.slots[node] = k
             return
         name = _BY_FUNCTION.get(fn)
@@ -200,6 +243,15 @@ class _Program:
                 self.lines.append(f"if {out}.__class__ is complex: _complex()")
         elif fn is _SUM and kw is None:
             self.lines.append(f"{out} = _sum(({''.join(self.value(q) + ', ' for q in parents)}))")
+        elif node.__class__ is _JointNode and _plain_joint(fn):
+            # the joint alone (its items are the w{k}[i] reads); a parent that changes is a
+            # fresh leaf per call, a constant one a Scalar made here once
+            f_name, kw_name = self.hand_in(fn), self.hand_in(kw)
+            args = "".join(self.parent(q) + ", " for q in parents)
+            self.lines.append(f"{out} = _joint_call({f_name}, {kw_name}, ({args}))")
+            self.lines.append(f"w{k} = {out}.value")
+            self.called.add(node)
+            self.joints.add(node)
         else:  # one call of the node's own Function: forward now, its vjp in the backward pass
             f_name, kw_name = self.hand_in(fn), self.hand_in(kw)
             args = "".join(self.value(q) + ", " for q in parents)
