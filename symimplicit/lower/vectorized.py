@@ -14,6 +14,7 @@ while in that noise); the others continue.  Points that fail raise
 """
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -458,8 +459,8 @@ def _regular_scalar(J, noise) -> bool:
     if noise is None or not J.size:
         return False
     a = np.abs(J)
-    lo = a.min()
-    return bool(lo > 0 and a.max() < np.inf and lo * SINGULAR_COND > noise.max())
+    lo = float(a.min())                                              # (Python floats: no warning)
+    return lo > 0 and float(a.max()) < math.inf and lo * SINGULAR_COND > float(noise.max())
 
 
 def _bounded_sensitivity(dz, theta) -> bool:
@@ -470,8 +471,8 @@ def _bounded_sensitivity(dz, theta) -> bool:
     makes the bound False (the full test decides)."""
     if not dz.size or not theta:
         return False
-    top = max(float(np.abs(t).max()) for t in theta)
-    return bool(float(np.abs(dz).max()) * top <= SINGULAR_SENSITIVITY)
+    top = float(np.max([np.abs(t).max() for t in theta]))           # (np.max keeps a NaN)
+    return float(np.abs(dz).max()) * top <= SINGULAR_SENSITIVITY   # (Python floats: no warning)
 
 
 def _masking(errors: str) -> bool:
