@@ -259,3 +259,53 @@ def test_map_names_a_bad_entry_without_scanning_every_slot():
     out = ARGMIN.map(sa, [Scalar(0.5), 1.0])
     backward(out[0] + out[1])
     assert sa.grad == pytest.approx(1.5 / 2, rel=1e-15)                # Σ b/(2a²)
+
+
+# -- the reverse pass passes a lone cotangent on by name (no `g = 0 + (h)` line) --------------- #
+from symimplicit.tape import ELEMENTARY  # noqa: E402
+
+PASS_ON = ["Plus", "Minus", "Mod", "Sum", "Times", "Neg", "Pow"]
+edge = st.tuples(st.sampled_from(PASS_ON), st.integers(0, 10**6), st.integers(0, 10**6),
+                 st.integers(0, 10**6))
+zeros = st.sampled_from([0.0, -0.0, 1.0, -1.0, 2.5, -3.0])
+
+
+def pass_on_program(program, consts):
+    """Chains of +, -, mod, Σ (with repeated arguments), ×, negation and squares over the
+    inputs and the constants ±0, ±1 ...: cotangents of -0.0 and nodes used once or often."""
+    def fn(*xs):
+        vals = list(xs) + [Scalar(c) * xs[0] for c in consts]     # c·x: a -0.0 cotangent source
+        for kind, i, j, k in program:
+            n = len(vals)
+            u, v, w = vals[i % n], vals[j % n], vals[k % n]
+            if kind == "Sum":
+                vals.append(ELEMENTARY["Sum"](u, v, u, w))         # u twice in one node
+            elif kind == "Mod":
+                vals.append(u % 7.0)
+            elif kind == "Neg":
+                vals.append(-u)
+            elif kind == "Pow":
+                vals.append(u ** 2)
+            else:
+                vals.append(ELEMENTARY[kind](u, v))
+        return ELEMENTARY["Plus"](vals[-1], vals[-1] * 0.0)        # the last, and a -0.0 route
+    return fn
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(edge, min_size=1, max_size=14), st.lists(zeros, min_size=1, max_size=3),
+       st.lists(st.tuples(st.sampled_from([0.0, -0.0, 1.5, -2.0]), st.floats(-3, 3)),
+                min_size=1, max_size=4))
+def test_passing_cotangents_on_by_name_is_the_tape_bit_for_bit(program, consts, points):
+    fn = pass_on_program(program, consts)
+    compiled, plain = value_and_grad(fn, compile=True), value_and_grad(fn)
+    for point in points + points:
+        try:
+            want = repr(plain(*point))
+        except Exception as exc:                                     # noqa: BLE001
+            want = type(exc)
+        try:
+            got = repr(compiled(*point))
+        except Exception as exc:                                     # noqa: BLE001
+            got = type(exc)
+        assert got == want

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gc
 import math
+import re
 
 from symimplicit.errors import ArgumentError
 from symimplicit.tape import engine
@@ -60,13 +61,14 @@ _TEMPLATES = {
     "Atanh": ("_atanh({0})", ("{g} / (1 - {0} ** 2)",)),
     "Erf": ("_erf({0})", ("{g} * 2 / _sqrt(_pi) * _exp(-{0} ** 2)",)),
     # x ** p and x mod m with a constant keyword (the one-argument forms)
-    "Pow": ("{0} ** {p}", ("{g} * ({p} * {0} ** ({p} - 1))",)),
+    "Pow": ("{0} ** {p}", ("{g} * ({p} * {0} ** {q})",)),          # {q}: p - 1, computed once
     "Mod": ("{0} % {p}", ("{g}",)),
 }
 _BY_FUNCTION = {ELEMENTARY[name]: name for name in _TEMPLATES}
 _SUM = ELEMENTARY["Sum"]
 _POW = ELEMENTARY["Pow"]
 _KEYWORD = {"Pow": "p", "Mod": "m"}
+_PASSED = re.compile(r"\([gd]\d+\)")  # a contribution that is a cotangent variable itself
 _GUARD_TEXT = {"<": "{0} < {1}", "<=": "{0} <= {1}", ">": "{0} > {1}", ">=": "{0} >= {1}",
                "==": "{0} == {1}", "bool": "{0}"}
 
@@ -283,6 +285,12 @@ class _Program:
         cot = {}  # node -> name of its cotangent once something reached it
         joint_parts = {}
         lines = self.lines
+        uses = {}  # node -> how many contributions it receives (one per edge from a live node)
+        for node in order:
+            if node in live and node.__class__ is not _ItemNode:
+                for p in node._parents:
+                    if p in self.depends:
+                        uses[p] = uses.get(p, 0) + 1
         cot[y] = "1"
         for node in reversed(order):
             if node not in live:
@@ -307,6 +315,12 @@ class _Program:
                     continue
                 target = cot.get(p)
                 if target is None:
+                    if uses[p] == 1 and _PASSED.fullmatch(c):
+                        # p's one contribution is a cotangent variable passed on (+, Σ, mod, the
+                        # left of -): a variable is 0 + c or such a sum, never -0.0, so 0 + it is
+                        # itself; and as p gets nothing more, nothing adds to the shared name
+                        cot[p] = c[1:-1]
+                        continue
                     target = cot[p] = f"g{self.slots[p]}" if p in self.slots else \
                         f"d{self.inputs[p]}"
                     lines.append(f"{target} = 0 + {c}")  # the walk's _g starts at 0
@@ -326,13 +340,15 @@ class _Program:
             return [f"({g})"] * len(parents)
         name = _BY_FUNCTION[fn]
         rules = _TEMPLATES[name][1]
-        p = None
+        p = q = None
         if node._kw:
             p = self.hand_in(node._kw[_KEYWORD[name]])
-        values = [self.value(q) for q in parents]
-        return [None if q not in self.depends else
-                "(" + rule.format(*values, g=g, o=self.value(node), p=p) + ")"
-                for q, rule in zip(parents, rules)]
+            if fn is _POW:
+                q = self.hand_in(node._kw["p"] - 1)   # the same number `p - 1` gives every call
+        values = [self.value(v) for v in parents]
+        return [None if v not in self.depends else
+                "(" + rule.format(*values, g=g, o=self.value(node), p=p, q=q) + ")"
+                for v, rule in zip(parents, rules)]
 
 
 class _NotCompilable(Exception):
