@@ -48,13 +48,14 @@ def _columns(layer, args) -> tuple[int, list]:
     return N, [list(a) if _is_sequence(a) else a for a in args]
 
 
-def _value(v, where: str) -> float:
-    if isinstance(v, Scalar):
-        return v.value
+def _value(v, layer, param, index=None) -> float:
+    """``v`` as a float; the message (formatted only on failure) names ``param[index]``."""
     try:
         return float(v)
     except (TypeError, ValueError):
-        raise ArgumentError(f"{where} must be a number or a Scalar, got {v!r}") from None
+        where = str(param) if index is None else f"{param}[{index}]"
+        raise ArgumentError(f"{layer.name}.map: {where} must be a number or a Scalar, "
+                            f"got {v!r}") from None
 
 
 def map_layer(layer, *args, x0=None):
@@ -89,12 +90,11 @@ def map_layer(layer, *args, x0=None):
     for p, col in zip(params, cols):                           # name a bad entry before solving
         if isinstance(col, list):
             slots.append(range(len(values), len(values) + N))
-            values += [v if isinstance(v, Scalar) else _value(v, f"{layer.name}.map: {p}[{i}]")
+            values += [v if isinstance(v, Scalar) else _value(v, layer, p, i)
                        for i, v in enumerate(col)]
         else:
             slots.append(len(values))
-            values.append(col if isinstance(col, Scalar) else
-                          _value(col, f"{layer.name}.map: {p}"))
+            values.append(col if isinstance(col, Scalar) else _value(col, layer, p))
     vector = layer.compiled.vector
     n = layer.compiled.n_user if vector else 1
     node_fn = _batched_function(layer, N, n, slots, layer.x0 if x0 is None else x0)

@@ -300,8 +300,13 @@ class LoweredStatement:
         broadcast by the assignment, an array one copied)."""
         M = z.shape[0]
         raw = self._raw.get(fn)
+        if raw is not None:
+            for t in theta:
+                if getattr(t, "shape", None) != (M,):
+                    raw = None
+                    break
         with np.errstate(all="ignore"):
-            if raw is None or any(getattr(t, "shape", None) != (M,) for t in theta):
+            if raw is None:
                 out = fn(*z.T, *theta)
                 groups, at = [], 0
                 for w in widths:
@@ -471,7 +476,12 @@ def _bounded_sensitivity(dz, theta) -> bool:
     makes the bound False (the full test decides)."""
     if not dz.size or not theta:
         return False
-    top = float(np.max([np.abs(t).max() for t in theta]))           # (np.max keeps a NaN)
+    top = 0.0
+    for t in theta:
+        m = float(np.abs(t).max())
+        if m != m:                                                   # NaN: no bound
+            return False
+        top = max(top, m)
     return float(np.abs(dz).max()) * top <= SINGULAR_SENSITIVITY   # (Python floats: no warning)
 
 
