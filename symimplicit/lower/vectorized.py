@@ -157,8 +157,8 @@ class LoweredStatement:
                                  "unknowns; use solve_and_gradient (damped Newton)")
         theta, shape = self._parameters(arrays, {})
         z = self._start(theta[0].size if theta else 1, theta, x0)
-        F, J, _ = self._evaluate(z, theta)
         with np.errstate(all="ignore"):
+            F, J, _ = self._evaluate_quietly(z, theta)
             if self.n == 1:
                 z = z - F / J[:, 0, :]                               # Δx = -F/F_x
             else:
@@ -286,6 +286,11 @@ class LoweredStatement:
 
     def _evaluate(self, z, theta):
         """(F, J, N): residual (M, n), Jacobian (M, n, n), noise scale of F (M, n)."""
+        with np.errstate(all="ignore"):
+            return self._evaluate_quietly(z, theta)
+
+    def _evaluate_quietly(self, z, theta):
+        """:meth:`_evaluate` for a caller already under ``np.errstate(all="ignore")``."""
         n = self.n
         F, J, N = self._columns(self._fj, z, theta, (n, n * n, n))
         return F, J.reshape(J.shape[0], n, n), N
@@ -293,6 +298,7 @@ class LoweredStatement:
     def _columns(self, fn, z, theta, widths) -> list:
         """The outputs of a lambdified NumPy function at (z, θ), listed row-major, as one float
         array (M, w) for each width w in turn (C-contiguous: the layout np.stack gives).
+        The caller holds ``np.errstate(all="ignore")`` (the typed checks judge the values).
 
         The wrapper broadcasts each output to the inputs' shape and _stack stacks them (two
         copies per output); when every input is (M,) the outputs of the generated code are
@@ -305,15 +311,14 @@ class LoweredStatement:
                 if getattr(t, "shape", None) != (M,):
                     raw = None
                     break
-        with np.errstate(all="ignore"):
-            if raw is None:
-                out = fn(*z.T, *theta)
-                groups, at = [], 0
-                for w in widths:
-                    groups.append(np.stack(out[at:at + w], axis=-1))
-                    at += w
-                return groups
-            out = raw(*z.T, *theta)
+        if raw is None:
+            out = fn(*z.T, *theta)
+            groups, at = [], 0
+            for w in widths:
+                groups.append(np.stack(out[at:at + w], axis=-1))
+                at += w
+            return groups
+        out = raw(*z.T, *theta)
         groups, at = [], 0
         for w in widths:
             arr = np.empty((M, w))
@@ -392,7 +397,8 @@ class LoweredStatement:
             J = self._jacobian(z, theta)
         noise = None
         if self.n == 1:                                              # F_x against its rounding noise
-            noise = self._columns(self._jnoise, z, theta, (1,))[0].reshape(-1, 1, 1)
+            with np.errstate(all="ignore"):
+                noise = self._columns(self._jnoise, z, theta, (1,))[0].reshape(-1, 1, 1)
         if self.compiled.affine:                                     # J does not depend on z:
             tangent, NF = np.zeros(z.shape[0], dtype=bool), None    # no tangency to resolve
         else:
@@ -444,10 +450,10 @@ class LoweredStatement:
 def _solve(J, B):
     """J X = B for a batch (M, n, n), (M, n, k), as np.linalg.solve computes it (LAPACK gesv);
     a singular member gives NaN (np.linalg.solve: LinAlgError, taken as NaN for all): the
-    callers check J first and report a non-finite X by its indices."""
+    callers check J first and report a non-finite X by its indices.  Call it under
+    ``np.errstate(all="ignore")`` (a singular member sets the invalid flag)."""
     if _GESV is not None and J.dtype == np.float64 and B.dtype == np.float64:
-        with np.errstate(all="ignore"):
-            return _GESV(J, B, signature="dd->d")
+        return _GESV(J, B, signature="dd->d")
     try:
         return np.linalg.solve(J, B)
     except np.linalg.LinAlgError:
