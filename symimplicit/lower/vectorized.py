@@ -168,7 +168,7 @@ class LoweredStatement:
                     z = np.full_like(z, np.nan)
         # ∂F/∂z has no unknown in it (compiled.affine), so J(z₀, θ) is J(z, θ) bit for bit (the
         # same float operations on θ alone): the checks and the derivative reuse it
-        self._check(z, theta, np.zeros(z.shape[0], dtype=bool), J=J)
+        self._check(z, theta, None, J=J)                              # one step: no multiple root
         dx = self._derivative(z, theta, J=J)[:, :self.n_user, :]
         if self.n_user == 1 and not self.statement.is_vector:
             return self._shaped_solution(z, shape), dx[:, 0, :].reshape(shape + (self.p,))
@@ -392,7 +392,7 @@ class LoweredStatement:
     def _check(self, z, theta, multiple, J=None) -> None:
         """∂F/∂z invertible at every solution (checks.singular_jacobian; Newton not linear: a
         multiple root or tangency); a minimum for Minimize.  ``J``: ∂F/∂z at (z, θ) when the
-        caller has it."""
+        caller has it; ``multiple`` None: no point converged linearly."""
         if J is None:
             J = self._jacobian(z, theta)
         noise = None
@@ -407,7 +407,7 @@ class LoweredStatement:
         if self.compiled.kink_exprs:                                 # at a kink ∂F/∂z jumps: reported
             NF = self._evaluate(z, theta)[2] if NF is None else NF
             tangent &= ~kink_test(self.compiled, z, theta, J, NF)[0].any(axis=1)  # by the gradient
-        mask = multiple | tangent
+        mask = tangent if multiple is None else multiple | tangent
         if not (self.n == 1 and _regular_scalar(J, noise)):
             mask = mask | singular_jacobian(J, noise)
         if not np.isfinite(z).all():
