@@ -5,7 +5,11 @@ numbers of that call) and turns the recorded graph into one straight-line Python
 function: the forward pass, then the reverse pass in the very order and with the very
 formulas the tape's walk uses, so the numbers agree bit for bit.  Elementary primitives
 are inlined as ``math`` arithmetic; any other node (an explicit Function, an implicit
-layer, a multi-output call) replays as one call of its Function and one of its vjp.
+layer, a multi-output call) replays as one call of its Function and one of its vjp.  A
+k-output call of a plain Function (``layer.map``) keeps its joint node only: the outputs are
+read from its tuple, no k item nodes are made, and its constant arguments are Scalars made
+once.  A cotangent passed on unchanged (+, Σ, the left of -) to a node that receives nothing
+else is the same variable, not a copy (seed fit, 100 instances: 297 lines fewer).
 
 Values that left the tape while recording (``<``, ``<=``, ``>``, ``>=``, ``bool()``,
 ``float()``, ``int()`` of a Scalar) are *guards*: the generated code re-checks each
