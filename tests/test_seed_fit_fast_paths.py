@@ -160,6 +160,16 @@ def test_gesv_gufunc_is_np_linalg_solve(n):
     assert np.isnan(out[7]).all() and np.isfinite(np.delete(out, 7, axis=0)).all()
 
 
+def test_solve_without_the_gufunc_is_np_linalg_solve(monkeypatch):
+    monkeypatch.setattr(V, "_GESV", None)
+    rng = np.random.default_rng(9)
+    J, B = rng.standard_normal((50, 2, 2)), rng.standard_normal((50, 2, 3))
+    assert V._solve(J, B).tobytes() == np.linalg.solve(J, B).tobytes()
+    J[3] = 0.0                                                          # LinAlgError: all NaN
+    out = V._solve(J, B)
+    assert out.shape == B.shape and np.isnan(out).all()
+
+
 @pytest.mark.parametrize("layer", [ARGMIN, LIN2], ids=["argmin", "lin2"])
 def test_columns_fill_equals_the_broadcasting_wrapper(layer):
     """_columns writes the generated code's outputs into the arrays; without it the wrapper

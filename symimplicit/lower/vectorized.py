@@ -203,6 +203,7 @@ class LoweredStatement:
             raise NonFiniteError(f"∂z/∂θ = -(∂F/∂z)⁻¹ ∂F/∂θ overflows float64 at flat indices "
                                  f"{bad[:SHOWN].tolist()}{' ...' if bad.size > SHOWN else ''}"
                                  f" ({self._points(bad, theta, z)})", point={"indices": bad.tolist()})
+        # the full test is skipped only when a bound proves it flags nothing
         bad = _EMPTY if _bounded_sensitivity(dz, theta) else \
             np.flatnonzero(oversensitive(dz, np.stack(theta, axis=-1) if theta else
                                          np.zeros((z.shape[0], 0)), z[:, :self.n]))
@@ -408,8 +409,8 @@ class LoweredStatement:
             NF = self._evaluate(z, theta)[2] if NF is None else NF
             tangent &= ~kink_test(self.compiled, z, theta, J, NF)[0].any(axis=1)  # by the gradient
         mask = tangent if multiple is None else multiple | tangent
-        if not (self.n == 1 and _regular_scalar(J, noise)):
-            mask = mask | singular_jacobian(J, noise)
+        if not (self.n == 1 and _regular_scalar(J, noise)):         # skipped only when a bound
+            mask = mask | singular_jacobian(J, noise)                # proves it flags nothing
         if not np.isfinite(z).all():
             mask = mask | ~np.isfinite(z).all(axis=1)
         bad = np.flatnonzero(mask) if mask.any() else _EMPTY
@@ -457,7 +458,7 @@ def _solve(J, B):
     try:
         return np.linalg.solve(J, B)
     except np.linalg.LinAlgError:
-        return np.full(np.broadcast_shapes(J.shape[:-1], B.shape[:-2]) + B.shape[-1:], np.nan)
+        return np.full(B.shape, np.nan)
 
 
 def _regular_scalar(J, noise) -> bool:
