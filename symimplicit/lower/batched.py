@@ -48,13 +48,14 @@ def _columns(layer, args) -> tuple[int, list]:
     return N, [list(a) if _is_sequence(a) else a for a in args]
 
 
-def _value(v, where: str) -> float:
-    if isinstance(v, Scalar):
-        return v.value
+def _value(v, layer, param, index=None) -> float:
+    """``v`` as a float; the message (formatted only on failure) names ``param[index]``."""
     try:
         return float(v)
     except (TypeError, ValueError):
-        raise ArgumentError(f"{where} must be a number or a Scalar, got {v!r}") from None
+        where = str(param) if index is None else f"{param}[{index}]"
+        raise ArgumentError(f"{layer.name}.map: {where} must be a number or a Scalar, "
+                            f"got {v!r}") from None
 
 
 def map_layer(layer, *args, x0=None):
@@ -85,20 +86,15 @@ def map_layer(layer, *args, x0=None):
                              f"{layer.method!r} has no batched form (call the layer per instance)")
     N, cols = _columns(layer, args)
     params = layer.compiled.params
-    values, slots = [], []                                     # slots[j]: an index or N of them
-    for p, col in zip(params, cols):
+    values, slots = [], []                                     # slots[j]: an index or a range
+    for p, col in zip(params, cols):                           # name a bad entry before solving
         if isinstance(col, list):
-            slots.append(list(range(len(values), len(values) + N)))
-            values += col
+            slots.append(range(len(values), len(values) + N))
+            values += [v if isinstance(v, Scalar) else _value(v, layer, p, i)
+                       for i, v in enumerate(col)]
         else:
             slots.append(len(values))
-            values.append(col)
-    for k, v in enumerate(values):                             # name a bad entry before solving
-        if not isinstance(v, Scalar):
-            j = next(j for j, s in enumerate(slots) if (k in s if isinstance(s, list) else k == s))
-            where = f"{params[j]}[{slots[j].index(k)}]" if isinstance(slots[j], list) else \
-                str(params[j])
-            values[k] = _value(v, f"{layer.name}.map: {where}")
+            values.append(col if isinstance(col, Scalar) else _value(col, layer, p))
     vector = layer.compiled.vector
     n = layer.compiled.n_user if vector else 1
     node_fn = _batched_function(layer, N, n, slots, layer.x0 if x0 is None else x0)
@@ -121,16 +117,17 @@ def _lowered(layer):
 
 def _batched_function(layer, N: int, n: int, slots: list, start) -> Function:
     """The node: forward solves the N instances at once, vjp contracts their gradients."""
-    n_parents = sum(len(s) if isinstance(s, list) else 1 for s in slots)
+    n_parents = sum(len(s) if isinstance(s, range) else 1 for s in slots)
     lowered = _lowered(layer)
     solve = lowered.solve_and_gradient_affine if layer.method == "linear" else \
         lowered.solve_and_gradient                             # the layer's own method
 
     def forward(*values):
-        theta = [np.array([values[k] for k in slot], dtype=float) if isinstance(slot, list)
+        # a per-call parameter is the contiguous run values[lo:hi]; a shared one is repeated
+        theta = [np.array(values[slot.start:slot.stop], dtype=float) if isinstance(slot, range)
                  else np.full(N, float(values[slot])) for slot in slots]
         Z, G = solve(*theta, x0=start)
-        flat = tuple(float(v) for v in np.reshape(Z, N * n))
+        flat = tuple(np.asarray(Z, dtype=float).reshape(N * n).tolist())   # Python floats
         return Saved(flat if N * n > 1 else flat[0], np.reshape(G, (N, n, len(slots))))
 
     def vjp(g, node):
@@ -139,9 +136,8 @@ def _batched_function(layer, N: int, n: int, slots: list, start) -> Function:
         per = np.einsum("ik,ikj->ij", gbar, G)                 # θ̄ᵢⱼ = Σₖ x̄ᵢₖ ∂xᵢₖ/∂θⱼ
         out = [0.0] * n_parents
         for j, slot in enumerate(slots):
-            if isinstance(slot, list):
-                for i, k in enumerate(slot):
-                    out[k] = float(per[i, j])
+            if isinstance(slot, range):
+                out[slot.start:slot.stop] = per[:, j].tolist()  # one cotangent per call
             else:
                 out[slot] = float(per[:, j].sum())             # shared: summed over the calls
         return out

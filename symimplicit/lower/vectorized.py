@@ -14,6 +14,7 @@ while in that noise); the others continue.  Points that fail raise
 """
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -24,14 +25,21 @@ from symimplicit.errors import (ConvergenceError, DomainError, NonDifferentiable
 from symimplicit.lower.compiled import compile_statement
 from symimplicit.errors import ArgumentError, SymimplicitError
 from symimplicit.lower.options import check_max_iter, check_tol
-from symimplicit.lower.checks import (kink_test, oversensitive, singular_jacobian,
-                                      unresolved)
+from symimplicit.lower.checks import (SINGULAR_COND, SINGULAR_SENSITIVITY, kink_test,
+                                      oversensitive, singular_jacobian, unresolved)
 from symimplicit.lower.solvers import (DEFAULT_TOL, BatchNewton, ScalarNewton, find_bracket,
                                        smallest_curvature)
 
 __all__ = ["LoweredStatement"]
 
 SHOWN = 5          # failing indices named in an error message
+_EMPTY = np.zeros(0, dtype=int)
+
+try:   # the LAPACK gesv gufunc behind np.linalg.solve (saves its argument handling: 9 of 20 µs
+    from numpy.linalg import _umath_linalg    # for 100 1×1 systems); absent: np.linalg.solve
+    _GESV = _umath_linalg.solve
+except (ImportError, AttributeError):         # pragma: no cover
+    _GESV = None
 
 
 class LoweredStatement:
@@ -58,6 +66,10 @@ class LoweredStatement:
         fns = c.numpy()
         self._fj, self._ftheta = fns.fjn, fns.ftheta                 # [F, ∂F/∂z, N(F)], ∂F/∂θ
         self._jnoise = fns.jnoise if self.n == 1 else None           # N(F_x): the scalar singular test
+        # the generated code under each broadcasting wrapper (codegen._broadcasting), when
+        # exposed: _columns fills its outputs straight into the stacked arrays
+        self._raw = {fn: getattr(fn, "generated", None) for fn in (self._fj, self._ftheta,
+                                                                   self._jnoise) if fn}
 
     def __reduce__(self):
         """Pickle the statement and the options; the code is generated again on load."""
@@ -145,8 +157,8 @@ class LoweredStatement:
                                  "unknowns; use solve_and_gradient (damped Newton)")
         theta, shape = self._parameters(arrays, {})
         z = self._start(theta[0].size if theta else 1, theta, x0)
-        F, J, _ = self._evaluate(z, theta)
         with np.errstate(all="ignore"):
+            F, J, _ = self._evaluate_quietly(z, theta)
             if self.n == 1:
                 z = z - F / J[:, 0, :]                               # Δx = -F/F_x
             else:
@@ -154,8 +166,10 @@ class LoweredStatement:
                     z = z + np.linalg.solve(J, -F[..., None])[..., 0]   # J Δz = -F
                 except np.linalg.LinAlgError:
                     z = np.full_like(z, np.nan)
-        self._check(z, theta, np.zeros(z.shape[0], dtype=bool))
-        dx = self._derivative(z, theta)[:, :self.n_user, :]
+        # ∂F/∂z has no unknown in it (compiled.affine), so J(z₀, θ) is J(z, θ) bit for bit (the
+        # same float operations on θ alone): the checks and the derivative reuse it
+        self._check(z, theta, None, J=J)                              # one step: no multiple root
+        dx = self._derivative(z, theta, J=J)[:, :self.n_user, :]
         if self.n_user == 1 and not self.statement.is_vector:
             return self._shaped_solution(z, shape), dx[:, 0, :].reshape(shape + (self.p,))
         return self._shaped_solution(z, shape), dx.reshape(shape + (self.n_user, self.p))
@@ -166,29 +180,33 @@ class LoweredStatement:
         return x.reshape(shape) if self.n_user == 1 and not self.statement.is_vector \
             else x.reshape(shape + (self.n_user,))
 
-    def _derivative(self, z, theta):
-        """∂z/∂θ = -(∂F/∂z)⁻¹ ∂F/∂θ at checked solutions; a non-finite value is a typed error."""
-        J = self._jacobian(z, theta)
+    def _derivative(self, z, theta, J=None):
+        """∂z/∂θ = -(∂F/∂z)⁻¹ ∂F/∂θ at checked solutions; a non-finite value is a typed error.
+        ``J``: ∂F/∂z at (z, θ) when the caller has it."""
+        if J is None:
+            J = self._jacobian(z, theta)
         with np.errstate(all="ignore"):                              # we raise typed errors instead
-            Ft = self._stack(self._ftheta(*z.T, *theta), (self.n, self.p))
-            bad = np.flatnonzero(~np.isfinite(Ft).all(axis=(1, 2)))
+            Ft = self._columns(self._ftheta, z, theta, (self.n * self.p,))[0] \
+                .reshape(z.shape[0], self.n, self.p)
+            bad = _EMPTY if np.isfinite(Ft).all() else \
+                np.flatnonzero(~np.isfinite(Ft).all(axis=(1, 2)))
             if bad.size:
                 raise DomainError(f"∂F/∂θ is not finite (a parameter derivative outside its "
                                   f"domain) at flat indices {bad[:SHOWN].tolist()}"
                                   f"{' ...' if bad.size > SHOWN else ''} "
                                   f"({self._points(bad, theta, z)})",
                                   point={"indices": bad.tolist()})
-            try:
-                dz = -np.linalg.solve(J, Ft)                         # ∂z/∂θ = -(∂F/∂z)⁻¹ ∂F/∂θ
-            except np.linalg.LinAlgError:
-                dz = np.full(Ft.shape, np.nan)
-            bad = np.flatnonzero(~np.isfinite(dz).all(axis=(1, 2)))
+            dz = -_solve(J, Ft)                                     # ∂z/∂θ = -(∂F/∂z)⁻¹ ∂F/∂θ
+            bad = _EMPTY if np.isfinite(dz).all() else \
+                np.flatnonzero(~np.isfinite(dz).all(axis=(1, 2)))
         if bad.size:                                                 # ∂F/∂z passed the check: overflow
             raise NonFiniteError(f"∂z/∂θ = -(∂F/∂z)⁻¹ ∂F/∂θ overflows float64 at flat indices "
                                  f"{bad[:SHOWN].tolist()}{' ...' if bad.size > SHOWN else ''}"
                                  f" ({self._points(bad, theta, z)})", point={"indices": bad.tolist()})
-        bad = np.flatnonzero(oversensitive(dz, np.stack(theta, axis=-1) if theta else
-                                           np.zeros((z.shape[0], 0)), z[:, :self.n]))
+        # the full test is skipped only when a bound proves it flags nothing
+        bad = _EMPTY if _bounded_sensitivity(dz, theta) else \
+            np.flatnonzero(oversensitive(dz, np.stack(theta, axis=-1) if theta else
+                                         np.zeros((z.shape[0], 0)), z[:, :self.n]))
         if bad.size:
             raise SingularJacobianError(f"|∂z/∂θ|·|θ| > 1e14·max(|z|, 1) at flat indices "
                                         f"{bad[:SHOWN].tolist()} ({self._points(bad, theta, z)}): "
@@ -247,15 +265,16 @@ class LoweredStatement:
             except (TypeError, ValueError):
                 raise StatementError(f"parameter {name} must be a number or an array of numbers, "
                                      f"got {v!r}") from None
-        try:
-            values = np.broadcast_arrays(*values)
-        except ValueError as exc:
-            raise StatementError(f"the parameter arrays do not broadcast together: "
-                                 f"shapes {[v.shape for v in values]} ({exc})") from None
+        if any(v.shape != values[0].shape for v in values):         # (equal shapes: nothing to do)
+            try:
+                values = np.broadcast_arrays(*values)
+            except ValueError as exc:
+                raise StatementError(f"the parameter arrays do not broadcast together: "
+                                     f"shapes {[v.shape for v in values]} ({exc})") from None
         shape = values[0].shape if values else ()
         flat = [v.ravel() for v in values]
         for name, v in zip(self.params, flat if check_finite else []):
-            bad = np.flatnonzero(~np.isfinite(v))
+            bad = _EMPTY if np.isfinite(v).all() else np.flatnonzero(~np.isfinite(v))
             if bad.size:
                 raise NonFiniteError(f"parameter {name} is not finite at flat indices "
                                      f"{bad[:SHOWN].tolist()}")
@@ -268,13 +287,47 @@ class LoweredStatement:
 
     def _evaluate(self, z, theta):
         """(F, J, N): residual (M, n), Jacobian (M, n, n), noise scale of F (M, n)."""
-        n = self.n
         with np.errstate(all="ignore"):
-            out = self._fj(*z.T, *theta)
-        F = np.stack(out[:n], axis=-1)
-        J = self._stack(out[n:n + n * n], (n, n))
-        N = np.stack(out[n + n * n:], axis=-1)
-        return F, J, N
+            return self._evaluate_quietly(z, theta)
+
+    def _evaluate_quietly(self, z, theta):
+        """:meth:`_evaluate` for a caller already under ``np.errstate(all="ignore")``."""
+        n = self.n
+        F, J, N = self._columns(self._fj, z, theta, (n, n * n, n))
+        return F, J.reshape(J.shape[0], n, n), N
+
+    def _columns(self, fn, z, theta, widths) -> list:
+        """The outputs of a lambdified NumPy function at (z, θ), listed row-major, as one float
+        array (M, w) for each width w in turn (C-contiguous: the layout np.stack gives).
+        The caller holds ``np.errstate(all="ignore")`` (the typed checks judge the values).
+
+        The wrapper broadcasts each output to the inputs' shape and _stack stacks them (two
+        copies per output); when every input is (M,) the outputs of the generated code are
+        written into the arrays instead (the same float64 values: a constant entry is
+        broadcast by the assignment, an array one copied)."""
+        M = z.shape[0]
+        raw = self._raw.get(fn)
+        if raw is not None:
+            for t in theta:
+                if getattr(t, "shape", None) != (M,):
+                    raw = None
+                    break
+        if raw is None:
+            out = fn(*z.T, *theta)
+            groups, at = [], 0
+            for w in widths:
+                groups.append(np.stack(out[at:at + w], axis=-1))
+                at += w
+            return groups
+        out = raw(*z.T, *theta)
+        groups, at = [], 0
+        for w in widths:
+            arr = np.empty((M, w))
+            for i in range(w):
+                arr[:, i] = out[at + i]
+            groups.append(arr)
+            at += w
+        return groups
 
     def _jacobian(self, z, theta):
         return self._evaluate(z, theta)[1]
@@ -337,14 +390,16 @@ class LoweredStatement:
                 still.append(i)
         return np.array(still, dtype=int)
 
-    def _check(self, z, theta, multiple) -> None:
+    def _check(self, z, theta, multiple, J=None) -> None:
         """∂F/∂z invertible at every solution (checks.singular_jacobian; Newton not linear: a
-        multiple root or tangency); a minimum for Minimize."""
-        J = self._jacobian(z, theta)
+        multiple root or tangency); a minimum for Minimize.  ``J``: ∂F/∂z at (z, θ) when the
+        caller has it; ``multiple`` None: no point converged linearly."""
+        if J is None:
+            J = self._jacobian(z, theta)
         noise = None
         if self.n == 1:                                              # F_x against its rounding noise
             with np.errstate(all="ignore"):
-                noise = np.asarray(self._jnoise(*z.T, *theta)[0], dtype=float).reshape(-1, 1, 1)
+                noise = self._columns(self._jnoise, z, theta, (1,))[0].reshape(-1, 1, 1)
         if self.compiled.affine:                                     # J does not depend on z:
             tangent, NF = np.zeros(z.shape[0], dtype=bool), None    # no tangency to resolve
         else:
@@ -353,15 +408,21 @@ class LoweredStatement:
         if self.compiled.kink_exprs:                                 # at a kink ∂F/∂z jumps: reported
             NF = self._evaluate(z, theta)[2] if NF is None else NF
             tangent &= ~kink_test(self.compiled, z, theta, J, NF)[0].any(axis=1)  # by the gradient
-        bad = np.flatnonzero(singular_jacobian(J, noise) | multiple | tangent
-                             | ~np.isfinite(z).all(axis=1))
+        mask = tangent if multiple is None else multiple | tangent
+        if not (self.n == 1 and _regular_scalar(J, noise)):         # skipped only when a bound
+            mask = mask | singular_jacobian(J, noise)                # proves it flags nothing
+        if not np.isfinite(z).all():
+            mask = mask | ~np.isfinite(z).all(axis=1)
+        bad = np.flatnonzero(mask) if mask.any() else _EMPTY
         if bad.size:
             raise SingularJacobianError(f"∂F/∂z is singular at the solution for flat indices "
                                         f"{bad[:SHOWN].tolist()} ({self._points(bad, theta, z)})",
                                         point={"indices": bad.tolist()})
         if self.statement.kind != "minimize":
             return
-        low = smallest_curvature(J, self.n_user)
+        # one unknown, no constraint: ∇²f is the 1×1 matrix [F_x], its one eigenvalue F_x itself
+        # (LAPACK's syevd returns A(1,1) for N = 1, so this is eigvalsh's value, not a shortcut)
+        low = J[:, 0, 0] if self.n == 1 else smallest_curvature(J, self.n_user)
         bad = np.flatnonzero(low <= 0)
         if bad.size:
             raise NotAMinimumError(f"not a minimum (Hessian not positive definite) at flat "
@@ -385,6 +446,50 @@ class LoweredStatement:
                                iterations=self.max_iter, residual=residual,
                                point={"indices": indices.tolist()})
 
+
+
+def _solve(J, B):
+    """J X = B for a batch (M, n, n), (M, n, k), as np.linalg.solve computes it (LAPACK gesv);
+    a singular member gives NaN (np.linalg.solve: LinAlgError, taken as NaN for all): the
+    callers check J first and report a non-finite X by its indices.  Call it under
+    ``np.errstate(all="ignore")`` (a singular member sets the invalid flag)."""
+    if _GESV is not None and J.dtype == np.float64 and B.dtype == np.float64:
+        return _GESV(J, B, signature="dd->d")
+    try:
+        return np.linalg.solve(J, B)
+    except np.linalg.LinAlgError:
+        return np.full(B.shape, np.nan)
+
+
+def _regular_scalar(J, noise) -> bool:
+    """One unknown: True when a bound proves checks.singular_jacobian flags no point.
+
+    Every F_x is finite and non-zero (min |F_x| > 0, max |F_x| < ∞; a NaN makes both False),
+    and min |F_x|·10¹⁴ > max N(F_x) ≥ N(F_x)ᵢ; rounding is monotone, so fl(|F_x|ᵢ·10¹⁴) ≥
+    fl(min|F_x|·10¹⁴) > N(F_x)ᵢ for every i: none is singular.  When the bound fails (or N is
+    NaN somewhere) the full test decides, point by point."""
+    if noise is None or not J.size:
+        return False
+    a = np.abs(J)
+    lo = float(a.min())                                              # (Python floats: no warning)
+    return lo > 0 and float(a.max()) < math.inf and lo * SINGULAR_COND > float(noise.max())
+
+
+def _bounded_sensitivity(dz, theta) -> bool:
+    """True when a bound proves checks.oversensitive flags no point.
+
+    |∂zᵢ/∂θⱼ|·|θⱼ| ≤ max|∂z/∂θ|·max|θ| ≤ 10¹⁴ ≤ 10¹⁴·max(|zᵢ|, 1), and rounding is monotone,
+    so each float64 product is ≤ the float64 bound: none exceeds 10¹⁴·max(|zᵢ|, 1).  A NaN
+    makes the bound False (the full test decides)."""
+    if not dz.size or not theta:
+        return False
+    top = 0.0
+    for t in theta:
+        m = float(np.abs(t).max())
+        if m != m:                                                   # NaN: no bound
+            return False
+        top = max(top, m)
+    return float(np.abs(dz).max()) * top <= SINGULAR_SENSITIVITY   # (Python floats: no warning)
 
 
 def _masking(errors: str) -> bool:
