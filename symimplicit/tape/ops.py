@@ -301,8 +301,9 @@ def _lift(other):
 
 
 # The binary operators build their node in the method itself: no wrapper call, and the
-# node's slots are stored here rather than through Scalar.__init__ (a second Python frame:
-# together a fifth of the forward's cost per node).  A plain number becomes a constant leaf.
+# node's slots are stored here rather than through Scalar.__init__ (a second Python frame;
+# the two cost a sixth of benchmarks/tape.py's forward with gc off).  A plain number
+# becomes a constant leaf.
 _new = object.__new__
 
 
