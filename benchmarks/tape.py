@@ -20,12 +20,25 @@ identically by every engine:
 Also: a floor (a hand-written float reverse pass over arrays: no graph objects),
 memory per node (tracemalloc), and a 10^6-node chain on our tape (micrograd's
 recursive topological sort cannot do it).
+
+Every (engine, size) is timed in a fresh interpreter, so no engine inherits the
+heap another one left behind (run in one process, the 10^6 case came after
+micrograd's and autograd's 10^5 garbage and ran 30% slower); ``--same-process``
+restores the old single-process run.  The cyclic garbage collector stays on, as a
+user has it, for every engine alike; the second table gives the share of each
+time spent in its collections (``gc.callbacks``), which is what grows with the
+graph: CPython runs a full collection, a walk over every live object, each time
+the long-lived objects grow by a quarter, so building an n-node graph walks about
+5n objects in cache-missing order.  ``--no-gc`` disables the collector around
+every timed run (all engines) to show the scaling without it.
 """
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import random
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -163,14 +176,67 @@ ENGINES = {
 LIMITS = {"seed": 10_000, "autograd": 300_000}
 
 
-def best_time(fn, values, repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        gc.collect()
-        t0 = time.perf_counter()
-        fn(values)
-        best = min(best, time.perf_counter() - t0)
-    return best
+class _GcClock:
+    """Seconds spent in the cyclic collector's collections (gc.callbacks; the --clock)."""
+
+    def __init__(self):
+        self.total = 0.0
+        self._t0 = 0.0
+
+    def __call__(self, phase, info):
+        if phase == "start":
+            self._t0 = _clock[0]()
+        else:
+            self.total += _clock[0]() - self._t0
+
+
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+_clock = [time.perf_counter]  # what best_time reads (--clock)
+
+
+def best_time(fn, values, repeats: int, use_gc: bool = True) -> tuple[float, float]:
+    """(best time, the seconds of gc collections in that run) over ``repeats`` runs."""
+    best, best_gc = float("inf"), 0.0
+    now = _clock[0]
+    clock = _GcClock()
+    gc.callbacks.append(clock)
+    try:
+        for _ in range(repeats):
+            gc.collect()
+            clock.total = 0.0
+            if not use_gc:
+                gc.disable()
+            t0 = now()
+            fn(values)
+            elapsed = now() - t0
+            gc.enable()
+            if elapsed < best:
+                best, best_gc = elapsed, clock.total
+    finally:
+        gc.callbacks.remove(clock)
+        gc.enable()
+    return best, best_gc
+
+
+def repeats_for(size: int) -> int:
+    return 50 if size <= 10 ** 3 else (10 if size <= 10 ** 4 else 3)
+
+
+def measure(name: str, size: int, use_gc: bool, fresh: bool) -> tuple[float, float]:
+    """(µs per node, share of it in gc) for one engine at one size."""
+    if fresh:  # a new interpreter: the same clean heap for every engine
+        cmd = [sys.executable, __file__, "--one", name, str(size), "--clock", _clock_name()]
+        cmd += [] if use_gc else ["--no-gc"]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        return tuple(json.loads(out.strip().splitlines()[-1]))
+    values = leaves_for(size)
+    n_nodes = 2 * len(values) - 1
+    t, t_gc = best_time(ENGINES[name], values, repeats_for(size), use_gc)
+    return t / n_nodes * 1e6, t_gc / t
+
+
+def _clock_name() -> str:
+    return next(k for k, v in CLOCKS.items() if v is _clock[0])
 
 
 def bytes_per_node(fn, values, n_nodes: int) -> float:
@@ -209,29 +275,62 @@ def chain(n: int) -> float:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="stop at 10^5 nodes")
+    parser.add_argument("--no-gc", action="store_true",
+                        help="disable the cyclic gc around every timed run (all engines)")
+    parser.add_argument("--same-process", action="store_true",
+                        help="time every engine and size in this one interpreter")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="fresh-interpreter rounds per size, engines interleaved; best kept")
+    parser.add_argument("--engines", default=",".join(ENGINES),
+                        help="comma-separated subset of: " + ", ".join(ENGINES))
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                        help="wall time, or this process's CPU time (steadier on a shared machine)")
+    parser.add_argument("--one", nargs=2, metavar=("ENGINE", "SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    use_gc = not args.no_gc
+    _clock[0] = CLOCKS[args.clock]
+    if args.one:  # the child of a fresh-interpreter measurement: one JSON line
+        print(json.dumps(measure(args.one[0], int(args.one[1]), use_gc, fresh=False)))
+        return 0
     sizes = [10 ** 3, 10 ** 4, 10 ** 5] + ([] if args.quick else [10 ** 6])
-    names = [n for n in ENGINES if available(n)]
-    missing = sorted(set(ENGINES) - set(names))
+    wanted = [n.strip() for n in args.engines.split(",")]
+    unknown = sorted(set(wanted) - set(ENGINES))
+    if unknown or "symimplicit" not in wanted:
+        parser.error(f"--engines: unknown {unknown} or symimplicit missing")
+    names = [n for n in ENGINES if n in wanted and available(n)]
+    missing = sorted(set(wanted) - set(names))
     if missing:
         print(f"(not installed, skipped: {', '.join(missing)}; pip install -e '.[bench]')")
-    print(f"python {sys.version.split()[0]}; balanced +/* tree; best of repeats; µs per node (fwd+bwd)")
+    where = ("one interpreter" if args.same_process else
+             f"best of {args.rounds} rounds, each cell in a fresh interpreter")
+    print(f"python {sys.version.split()[0]}; balanced +/* tree; best of repeats; {where}; "
+          f"gc {'on' if use_gc else 'off'}; {args.clock} clock; µs per node (fwd+bwd)")
     header = f"{'nodes':>9} " + " ".join(f"{n:>12}" for n in names) + "   ratios (peer / symimplicit)"
     print(header)
+    shares = {}
     for size in sizes:
-        values = leaves_for(size)
-        n_nodes = 2 * len(values) - 1
-        repeats = 5 if size <= 10 ** 4 else (3 if size <= 10 ** 5 else 1)
+        n_nodes = 2 * len(leaves_for(size)) - 1
         times = {}
-        for name in names:
-            if size > LIMITS.get(name, float("inf")):
-                continue
-            times[name] = best_time(ENGINES[name], values, repeats) / n_nodes * 1e6
+        for _ in range(1 if args.same_process else max(1, args.rounds)):
+            for name in names:  # interleaved: a burst of load on the shared machine hits all
+                if size > LIMITS.get(name, float("inf")):
+                    continue
+                t, share = measure(name, size, use_gc, not args.same_process)
+                if t < times.get(name, float("inf")):
+                    times[name], shares[size, name] = t, share
         cells = " ".join(f"{times[n]:12.3f}" if n in times else f"{'-':>12}" for n in names)
         ours = times["symimplicit"]
         ratios = ", ".join(f"{n} {times[n] / ours:.1f}x" for n in names
                            if n in times and n != "symimplicit")
-        print(f"{n_nodes:>9} {cells}   {ratios}")
+        print(f"{n_nodes:>9} {cells}   {ratios}", flush=True)
+    if use_gc:
+        print("\nshare of that time in the cyclic gc's collections:")
+        print(header.split("   ratios")[0])
+        for size in sizes:
+            n_nodes = 2 * len(leaves_for(size)) - 1
+            cells = " ".join(f"{shares[size, n]:12.0%}" if (size, n) in shares else f"{'-':>12}"
+                             for n in names)
+            print(f"{n_nodes:>9} {cells}")
     values = leaves_for(10 ** 5)
     n_nodes = 2 * len(values) - 1
     print("\nmemory, bytes per node (peak traced, build + backward, 10^5 nodes):")

@@ -49,9 +49,7 @@ def _postorder(root: Scalar, leaves: bool = True) -> list:
         else:
             node._mark = expanded
             node._g = 0
-            parents = node._parents
-            for i in range(len(parents) - 1, -1, -1):  # first parent on top
-                p = parents[i]
+            for p in reversed(node._parents):  # first parent on top
                 # marks only grow: an older mark means unseen in this pass
                 if p._mark < expanded and (leaves or p._parents):
                     push(p)
@@ -140,14 +138,14 @@ def backward(x: Scalar, grad=1, *, create_graph: bool = False) -> None:
     x._g = grad
     node = x
     try:
-        for i in range(len(order) - 1, -1, -1):  # reverse topological order
-            node = order[i]
+        for node in reversed(order):  # reverse topological order
             fn = node._fn
             if node.__class__ is _JointNode:
                 g = node._take_cotangent()
             else:
                 g = node._g
-                node.grad = g if node.grad is None else node.grad + g
+                total = node.grad
+                node.grad = g if total is None else total + g
             # ∂L/∂parent += vjp: interior parents wait for their turn, leaves take it now
             for p, c in zip(node._parents, fn.vjp(g, node)):
                 if p._parents:
@@ -229,8 +227,7 @@ def _float_walk(y: Scalar, g_out, tag) -> list:
     y._g = g_out
     node = y
     try:
-        for i in range(len(order) - 1, -1, -1):
-            node = order[i]
+        for node in reversed(order):
             fn = node._fn
             if fn is None:
                 continue
