@@ -336,6 +336,10 @@ class Function:
 
     def _record(self, out, parents, kw):
         """Put the result of a ``forward`` with several outputs on the tape."""
+        return items_of(self._joint(out, parents, kw))
+
+    def _joint(self, out, parents, kw) -> "_JointNode":
+        """The joint node of a ``forward`` with several outputs (their count checked)."""
         state = None
         if out.__class__ is Saved:
             out, state = out.value, out.state
@@ -343,7 +347,7 @@ class Function:
         if len(values) != self.n_outputs:
             raise ValueError(f"{self.name}: forward returned {len(values)} values, "
                              f"expected n_outputs={self.n_outputs}")
-        return items_of(_JointNode(values, parents, self, kw, state))
+        return _JointNode(values, parents, self, kw, state)
 
 
 def items_of(joint: "_JointNode") -> tuple:

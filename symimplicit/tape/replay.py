@@ -28,7 +28,7 @@ import re
 
 from symimplicit.errors import ArgumentError
 from symimplicit.tape import engine
-from symimplicit.tape.engine import Function, Saved, Scalar, _ItemNode, _JointNode
+from symimplicit.tape.engine import Function, Scalar, _ItemNode, _JointNode
 from symimplicit.tape.ops import ELEMENTARY
 from symimplicit.tape.walks import grad
 
@@ -92,14 +92,7 @@ def _joint_call(fn, kw, parents):
     Scalars: fresh leaves for the values that change, the recording's constants made once."""
     values = [p.value for p in parents]
     out = fn.forward(*values, **kw) if kw else fn.forward(*values)
-    state = None
-    if out.__class__ is Saved:
-        out, state = out.value, out.state
-    out = tuple(out)
-    if len(out) != fn.n_outputs:
-        raise ValueError(f"{fn.name}: forward returned {len(out)} values, "
-                         f"expected n_outputs={fn.n_outputs}")
-    return _JointNode(out, parents, fn, kw, state)
+    return fn._joint(out, parents, kw)
 
 
 def _plain_joint(fn) -> bool:
