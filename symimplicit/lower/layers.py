@@ -32,7 +32,8 @@ from symimplicit.lower.options import (as_floats, check_bracket, check_max_iter,
                                        check_tol, parameter_value)
 from symimplicit.lower.checks import (SINGULAR_SENSITIVITY, check_derivative, equilibrated, kink_error,
                                       kink_test, nonfinite_error, singular_derivative,
-                                      singular_error, singular_jacobian, unresolved)
+                                      singular_error, singular_jacobian, unresolved,
+                                      unresolved_scalar)
 from symimplicit.lower.solvers import (FIXED_POINT_ONLY, SOLVERS, factorise, smallest_curvature,
                                        solve_transposed, solver_class, find_bracket)
 from symimplicit.tape.engine import Function, Saved, Scalar
@@ -306,8 +307,7 @@ class ImplicitLayer(Function):
             raise self._singular(f"Newton converged linearly (a multiple root; ∂F/∂"
                                  f"{x} = {dF:.3g} → 0)", sol.z, theta, dF)
         NF = c.fdfn(sol.z, theta)[2]
-        if unresolved(lambda Z, TH: np.array([[[c.fdfn(float(Z[0, 0]), theta)[1]]]]),
-                      np.array([[sol.z]]), None, np.array([[[dF]]]), np.array([[NF]]))[0]:
+        if unresolved_scalar(lambda t: c.fdfn(t, theta)[1], sol.z, dF, NF):
             raise self._singular(f"∂F/∂{x} = {dF:.3g} changes by more than half itself within "
                                  "the rounding uncertainty of the root (a multiple root)",
                                  sol.z, theta, dF)
