@@ -106,7 +106,7 @@ def test_compiled_plan_matches_dense_and_counts_factorisations(monkeypatch):
         counts["lu"] += 1
         return real(A, what)
     monkeypatch.setattr(lowered, "_factor", counted)
-    m = 30
+    m = 64                                                          # refinement from n = 32
     Wm, z_, b_ = sp.MatrixSymbol("W", m, m), sp.MatrixSymbol("z", m, 1), sp.MatrixSymbol("b", m, 1)
     low = MatrixFixedPoint((Wm * z_ + b_).applyfunc(sp.tanh), z_, (Wm, b_)).lower()
     Wv, bv = 0.5 * rng.standard_normal((m, m)) / np.sqrt(m), rng.standard_normal((m, 1))
