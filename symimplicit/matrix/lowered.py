@@ -199,6 +199,7 @@ class Plan:
         #                            the node of A in A⁻¹ B; leaf: the symbol a leaf reads
         self.index = {}            # expression -> node
         self.leaves = {}           # symbol -> node
+        self.leaf_objects = {}     # symbol -> the object the plan's nodes read
         self.deps = []             # node -> frozenset of the symbols it reads
         self.dependents = {}       # symbol -> nodes that read it
 
@@ -225,6 +226,7 @@ class Plan:
         if isinstance(expr, (MatrixSymbol, sp.Symbol)):
             i = self._node(key, None, (), leaf=expr)
             self.leaves[expr] = i
+            self.leaf_objects[expr] = expr
             return i
         if isinstance(expr, Identity):
             return self._const(key, np.eye(_size(expr.shape[0], self.env)))
@@ -365,6 +367,8 @@ class Frame:
 
     def set(self, sym, value):
         plan, vals = self.plan, self.vals
+        sym = plan.leaf_objects.get(sym, sym)      # the plan's own object: later lookups hit by
+        #                                            identity (SymPy's __eq__ costs µs a call)
         if len(vals) < len(plan.nodes):                     # nodes compiled since
             vals.extend([_MISSING] * (len(plan.nodes) - len(vals)))
         for j in plan.dependents.get(sym, ()):
