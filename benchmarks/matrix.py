@@ -15,7 +15,7 @@ from symimplicit.matrix import MatrixFixedPoint
 def ours(n, Wv, bv, zbar):
     N = sp.Symbol("n")
     W, z, b = sp.MatrixSymbol("W", N, N), sp.MatrixSymbol("z", N, 1), sp.MatrixSymbol("b", N, 1)
-    low = MatrixFixedPoint((W * z + b).applyfunc(sp.tanh), z, (W, b)).lower({"n": n})
+    low = MatrixFixedPoint((W * z + b).applyfunc(sp.tanh), z, (W, b)).lower("numpy", sizes={"n": n})
 
     def run():
         zs = low.solve(W=Wv, b=bv)
@@ -43,7 +43,7 @@ def theirs(Wv, bv, zbar):
     return lambda: jax.block_until_ready(g(Wj, bj))
 
 
-def main(sizes):
+def main(sizes, repeat=3):
     for n in sizes:
         rng = np.random.default_rng(n)
         Wv = 0.5 * rng.standard_normal((n, n)) / np.sqrt(n)
@@ -51,11 +51,11 @@ def main(sizes):
         f = ours(n, Wv, bv, zbar)
         f()
         reps = max(3, 2000 // n)
-        t_ours = min(timeit.repeat(f, number=reps, repeat=3)) / reps
+        t_ours = min(timeit.repeat(f, number=reps, repeat=repeat)) / reps
         g = theirs(Wv, bv, zbar)
         line = f"n={n:5d}  symimplicit.matrix solve+vjp {t_ours * 1e6:10.1f} µs"
         if g is not None:
-            t_j = min(timeit.repeat(g, number=reps, repeat=3)) / reps
+            t_j = min(timeit.repeat(g, number=reps, repeat=repeat)) / reps
             line += f"   optimistix+jax.grad (jit) {t_j * 1e6:10.1f} µs   ratio {t_ours / t_j:6.2f}x"
         else:
             line += "   (jax/optimistix not installed)"
@@ -69,11 +69,15 @@ def parse(argv=None):
                     "prints µs per call and the ratio, asserts nothing.")
     ap.add_argument("sizes", nargs="*", type=int, metavar="n",
                     help="unknown sizes n to time (default: 10 100)")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="timing repeats; the best is printed (default: 3)")
     args = ap.parse_args(argv)
     if any(n < 1 for n in args.sizes):
         ap.error(f"sizes must be positive integers, got {args.sizes}")
-    return args.sizes or [10, 100]
+    if args.repeat < 1:
+        ap.error(f"--repeat must be a positive integer, got {args.repeat}")
+    return args.sizes or [10, 100], args.repeat
 
 
 if __name__ == "__main__":
-    main(parse())
+    main(*parse())

@@ -32,6 +32,20 @@ def quad(a, b):
     return sp.Trace(MatMul(a.T, b))                          # aᵀb = tr(aᵀb), 1x1
 
 
+def _lower_sizes(backend, sizes):
+    """The sizes dict of ``lower(backend, sizes)``; ``lower(sizes)`` (a dict first) still works."""
+    if backend is None or isinstance(backend, dict):
+        if backend is not None and sizes is not None:
+            raise ArgumentError("lower: sizes given twice (a dict first and sizes=)")
+        backend, sizes = "numpy", backend if backend is not None else sizes
+    if backend != "numpy":
+        raise ArgumentError(f"lower: backend {backend!r} is not available; 'numpy' is "
+                            "(the JAX layer is statement.to_jax(sizes))")
+    if sizes is not None and not isinstance(sizes, dict):
+        raise ArgumentError(f"lower: sizes must be a dict of dimension -> int, got {sizes!r}")
+    return dict(sizes or {})
+
+
 class MatrixStatement:
     """Common part of the matrix statements; ``residual`` is the column F(z, θ) = 0."""
 
@@ -76,10 +90,25 @@ class MatrixStatement:
             self._derivation = MatrixDerivation(self)
         return self._derivation
 
-    def lower(self, sizes=None):
-        """A numpy evaluator: ``solve(**arrays)``, ``vjp(cotangent, **arrays)``, ``jacobian``."""
+    def lower(self, backend="numpy", sizes=None):
+        """A numpy evaluator: ``solve(**arrays)``, ``vjp(cotangent, **arrays)``, ``jacobian``.
+
+        ``lower("numpy", sizes={"n": 3})``, ``lower(sizes={...})`` or ``lower({...})`` (the
+        sizes dict first, as before); a dimension without a size is read off the arrays at
+        call time.
+
+        Examples
+        ========
+        >>> import numpy as np, sympy as sp
+        >>> from symimplicit.matrix import MatrixRoot
+        >>> n = sp.Symbol("n")
+        >>> M, x, b = sp.MatrixSymbol("M", n, n), sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("b", n, 1)
+        >>> low = MatrixRoot(M*x + b - x, x, (M, b)).lower("numpy")
+        >>> low.solve(M=np.zeros((3, 3)), b=np.ones((3, 1))).ravel().tolist()
+        [1.0, 1.0, 1.0]
+        """
         from .lowered import LoweredMatrix
-        return LoweredMatrix(self, sizes or {})
+        return LoweredMatrix(self, _lower_sizes(backend, sizes))
 
     def to_jax(self, sizes=None, **options):
         """``lower(sizes).to_jax(**options)``: the JAX layer (:func:`~symimplicit.matrix.jax.to_jax`)."""
@@ -181,12 +210,13 @@ class MatrixMinimize(MatrixStatement):
             self._derivation = KKTDerivation(self)
         return super().derive()
 
-    def lower(self, sizes=None):
-        """A numpy evaluator (:class:`~symimplicit.matrix.lowered_kkt.LoweredKKT` with constraints)."""
+    def lower(self, backend="numpy", sizes=None):
+        """A numpy evaluator (:class:`~symimplicit.matrix.lowered_kkt.LoweredKKT` with constraints);
+        the arguments as in :meth:`MatrixStatement.lower`."""
         if self.constraints:
             from .lowered_kkt import LoweredKKT
-            return LoweredKKT(self, sizes or {})
-        return super().lower(sizes)
+            return LoweredKKT(self, _lower_sizes(backend, sizes))
+        return super().lower(backend, sizes)
 
     def __repr__(self):
         extra = f", constraints={list(self.constraints)}" if self.constraints else ""
