@@ -178,30 +178,29 @@ class ScalarNewton(_Solver):
     def solve(self, x0: float, theta: tuple, bracket=None) -> Solution:
         if bracket is not None:
             return self._bracketed(x0, theta, bracket)
-        fdf, tol = self.system.fdf, self.tol
+        fdfn, tol = self.system.fdfn, self.tol
         x = float(x0)
-        F, dF = fdf(x, theta)
+        F, dF, N = fdfn(x, theta)
         steps = []
         for k in range(1, self.max_iter + 1):
             if F == 0.0:
                 return Solution(x, k - 1, 0.0, dF, _linear(steps))
             size = abs(F)
+            floor = at_floor(size, N)
             if dF == 0.0 or not math.isfinite(dF):
-                if at_floor(size, self._noise(x, theta)):           # a root where F_x vanishes:
+                if floor:                                            # a root where F_x vanishes:
                     return Solution(x, k - 1, size, dF)              # the caller's singular check
                 raise self._fail(f"∂F/∂x = {dF} at an iterate", x, theta, k - 1, size)
             dx = -F / dF                                             # Newton: Δx = -F/F_x
             steps.append(abs(dx))
-            if small_step(abs(dx), abs(x), tol) or (                 # N(F) only where the floor
-                    small_step(abs(dx), abs(x), NOISE_FROM)          # test can matter (far from
-                    and at_floor(size, self._noise(x, theta))):      # a root it cannot pass)
+            if floor or small_step(abs(dx), abs(x), tol):
                 return Solution(x + dx, k, size, dF, _linear(steps))
             step = self._backtrack(x, dx, size, theta)
             if step is None:                                         # no decrease possible
-                if stagnated(size, self._noise(x, theta)):
+                if stagnated(size, N):
                     return Solution(x, k, size, dF, _linear(steps[:-1]))   # F's rounding noise
                 raise self._fail("the residual stopped decreasing", x, theta, k, size)
-            x, F, dF = step
+            x, F, dF, N = step
         if F == 0.0:
             return Solution(x, self.max_iter, 0.0, dF, _linear(steps))
         if _linear(steps) and steps[-1] <= 1e-6 * steps[0]:
@@ -213,24 +212,20 @@ class ScalarNewton(_Solver):
     def _backtrack(self, x, dx, size, theta):
         """x + t Δx for t = 1, 1/2, ... until |F| < |F(x)|; None when none does (before t Δx
         vanishes in the rounding of x)."""
-        fdf = self.system.fdf
+        fdfn = self.system.fdfn
         t = 1.0
         for _ in range(MAX_HALVINGS):
             xn = x + t * dx
             if xn == x:
                 return None
             try:
-                Fn, dFn = fdf(xn, theta)
+                Fn, dFn, Nn = fdfn(xn, theta)
             except DomainError:
                 Fn = math.inf                                        # outside the domain: reject
             if abs(Fn) < size:                                       # NaN compares False: rejected
-                return xn, Fn, dFn
+                return xn, Fn, dFn, Nn
             t *= 0.5
         return None
-
-    def _noise(self, x, theta) -> float:
-        """N(F) at x (NaN where it cannot be evaluated: no floor information)."""
-        return self.system.fdfn(x, theta)[2]
 
     def _bracketed(self, x0, theta, bracket) -> Solution:
         fdfn, tol = self.system.fdfn, self.tol
