@@ -139,18 +139,16 @@ def bench_per_call(repeat: int, number: int) -> None:
         ("argmin a x² + b x", Minimize(a * x**2 + b * x, x, (a, b)), (2.0, -1.0), {}),
     ]
     print("(3) scalar implicit layer, forward + backward per call")
-    for label, statement, values, options in cases:
-        for warm in (False, True):
-            layer = statement.primitive(warm_start=warm, **options)
+    for label, statement, values, options in cases:       # (no warm starts: they could change
+        layer = statement.primitive(**options)             # the root, and were removed)
 
-            def call():
-                params = [Scalar(v) for v in values]
-                backward(layer(*params))
+        def call():
+            params = [Scalar(v) for v in values]
+            backward(layer(*params))
 
-            call()
-            t = best_of(call, repeat, number)
-            print(f"    {label:28s} {'warm' if warm else 'cold'} start: {t * 1e6:6.1f} µs "
-                  f"({layer.last_iterations} iterations)")
+        call()
+        t = best_of(call, repeat, number)
+        print(f"    {label:28s} {t * 1e6:6.1f} µs ({layer.last_iterations} iterations)")
 
 
 def main(argv=None) -> None:

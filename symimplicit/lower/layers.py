@@ -306,8 +306,9 @@ class ImplicitLayer(Function):
         if sol.multiple:
             raise self._singular(f"Newton converged linearly (a multiple root; ∂F/∂"
                                  f"{x} = {dF:.3g} → 0)", sol.z, theta, dF)
-        NF = c.fdfn(sol.z, theta)[2]
-        if unresolved_scalar(lambda t: c.fdfn(t, theta)[1], sol.z, dF, NF):
+        # affine F: ∂F/∂x has no x, J(x ± u) - J(x) = 0 exactly, the test cannot fire
+        if not c.affine and unresolved_scalar(lambda t: c.fdfn(t, theta)[1], sol.z, dF,
+                                              c.fdfn(sol.z, theta)[2]):
             raise self._singular(f"∂F/∂{x} = {dF:.3g} changes by more than half itself within "
                                  "the rounding uncertainty of the root (a multiple root)",
                                  sol.z, theta, dF)
@@ -327,8 +328,9 @@ class ImplicitLayer(Function):
                                  z, theta, J)
         if self._on_kink(z, theta, J, value_only):
             return J                                                 # ∂F/∂z jumps there
-        if sol.multiple or unresolved(lambda Z, TH: c.jacobian(Z[0], theta)[None], z[None], None,
-                                      J[None], c.noise_at(z, theta)[None])[0]:
+        if sol.multiple or not c.affine and unresolved(     # affine F: ΔJ = 0, cannot fire
+                lambda Z, TH: c.jacobian(Z[0], theta)[None], z[None], None, J[None],
+                c.noise_at(z, theta)[None])[0]:
             raise self._singular("Newton converged linearly or ∂F/∂z changes by more than half "
                                  "its distance to singularity within the rounding uncertainty "
                                  "of z (a tangency or multiple root: the float64 solution is "
