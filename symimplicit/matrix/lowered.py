@@ -73,23 +73,7 @@ def evaluate(expr, env, xp=np):
             diag.append(isinstance(a, DiagMatrix))
             i += 1
         diag += [False] * (len(vals) - len(diag))
-        out, out_diag = None, False
-        for v, is_d in zip(vals, diag):                     # diag(d) A = d[:, None] A: O(n²)
-            if out is None:
-                out, out_diag = v, is_d
-            elif xp.ndim(out) == 0:
-                out, out_diag = out * v, is_d
-            elif xp.ndim(v) == 0:
-                out = out * v
-            elif out_diag and is_d:
-                out = out * v
-            elif out_diag:
-                out, out_diag = out[:, None] * v, False
-            elif is_d:
-                out = out * v[None, :]
-            else:
-                out = out @ v
-        return xp.diag(out) if out_diag else out
+        return _matmul_product(vals, diag, xp)
     if isinstance(expr, sp.Mul):
         out = 1.0
         for a in expr.args:
@@ -137,26 +121,32 @@ _getrf, _getrs_raw = sla.lapack.dgetrf, sla.lapack.dgetrs     # LAPACK directly:
 #   lu_factor / lu_solve wrappers cost ~50 µs a call in Python checks
 
 
+def _matmul_product(vals, flags, xp=np):
+    """The product of a MatMul's factor values; ``flags`` say which are diag(d), held as the
+    column d (diag(d) A = d[:, None] A: O(n²), never the n × n diagonal matrix)."""
+    out, out_diag = None, False
+    for v, is_d in zip(vals, flags):
+        if out is None:
+            out, out_diag = v, is_d
+        elif xp.ndim(out) == 0:
+            out, out_diag = out * v, is_d
+        elif xp.ndim(v) == 0:
+            out = out * v
+        elif out_diag and is_d:
+            out = out * v
+        elif out_diag:
+            out, out_diag = out[:, None] * v, False
+        elif is_d:
+            out = out * v[None, :]
+        else:
+            out = out @ v
+    return xp.diag(out) if out_diag else out
+
+
 def _combine(flags):
     """The runtime product of a MatMul's factors (``flags``: which are diag(d) columns)."""
     def run(*vals):
-        out, out_diag = None, False
-        for v, is_d in zip(vals, flags):                    # diag(d) A = d[:, None] A: O(n²)
-            if out is None:
-                out, out_diag = v, is_d
-            elif np.ndim(out) == 0:
-                out, out_diag = out * v, is_d
-            elif np.ndim(v) == 0:
-                out = out * v
-            elif out_diag and is_d:
-                out = out * v
-            elif out_diag:
-                out, out_diag = out[:, None] * v, False
-            elif is_d:
-                out = out * v[None, :]
-            else:
-                out = out @ v
-        return np.diag(out) if out_diag else out
+        return _matmul_product(vals, flags)
     return run
 
 
