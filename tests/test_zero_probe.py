@@ -6,10 +6,10 @@ from __future__ import annotations
 import random
 
 import sympy as sp
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from symimplicit.derive import is_identically_zero
-from symimplicit.derive.zero import _certainly_nonzero, sample_point
+from symimplicit.derive.zero import _certainly_nonzero, _nonzero_at, sample_point
 
 x, y, a = sp.symbols("x y a", positive=True)
 PIECES = [x, y, a, x * y + 1, sp.exp(x), sp.tanh(y + a), sp.sqrt(x + 2), sp.log(a + 1),
@@ -26,6 +26,7 @@ def zero_forms(u, v):
 
 
 @settings(max_examples=60, deadline=None)
+@example(sp.Symbol("a", positive=True), sp.exp(sp.Symbol("x", positive=True)), 10079, 3)
 @given(st.sampled_from(PIECES), st.sampled_from(PIECES), st.integers(0, 10 ** 6),
        st.integers(1, 10 ** 6))
 def test_zero_is_never_certified_nonzero_and_a_shift_always_is(u, v, seed, q):
@@ -36,7 +37,9 @@ def test_zero_is_never_certified_nonzero_and_a_shift_always_is(u, v, seed, q):
         assert not _certainly_nonzero(e, point), e
         exact = (e + c).xreplace(point)
         assert sp.N(exact, 50) != 0
-        assert _certainly_nonzero(e + c, point), (e, c)
+        # the probe may decline (exp(2x) at x = 233/6 cancels 67 digits, more than it carries);
+        # with SymPy's error-tracked evalf behind it the value is always proved nonzero
+        assert _nonzero_at(e + c, point), (e, c)
 
 
 def test_a_hundred_term_row_of_a_tanh_cell_is_decided():
