@@ -166,3 +166,28 @@ def test_typed_errors_stay():
     y, c = sp.MatrixSymbol("y", k_, 1), sp.Symbol("c")
     with pytest.raises(StatementError, match="dimension k has no value"):
         MatrixRoot(c * y + y, y, (c,)).lower("numpy").solve(c=0.5)
+
+
+def test_without_scipy_the_numpy_factorisation_gives_the_closed_form(monkeypatch):
+    """scipy is optional: with getrf/getrs replaced by the NumPy fallback the DEQ's Jacobian
+    is still (I - D W)⁻¹ D, and a singular F_z is still a typed error."""
+    import numpy as np
+    import sympy as sp
+    import pytest as _pytest
+    from symimplicit.errors import SingularJacobianError
+    from symimplicit.matrix import MatrixFixedPoint
+    from symimplicit.matrix import lowered as L
+
+    monkeypatch.setattr(L, "_getrf", L._numpy_getrf)
+    monkeypatch.setattr(L, "_getrs_raw", L._numpy_getrs)
+    n = 5
+    W, z, b = sp.MatrixSymbol("W", n, n), sp.MatrixSymbol("z", n, 1), sp.MatrixSymbol("b", n, 1)
+    low = MatrixFixedPoint((W * z + b).applyfunc(sp.tanh), z, (W, b)).lower()
+    rng = np.random.default_rng(3)
+    Wv, bv = 0.3 * rng.standard_normal((n, n)), rng.standard_normal((n, 1))
+    zv = low.solve(W=Wv, b=bv)
+    D = np.diag((1 - np.tanh(Wv @ zv + bv) ** 2).ravel())
+    truth = np.linalg.solve(np.eye(n) - D @ Wv, D)
+    assert np.abs(low.jacobian("b", W=Wv, b=bv) - truth).max() <= 1e-14
+    with _pytest.raises(SingularJacobianError):
+        L._factor(np.zeros((3, 3)), "F_z")

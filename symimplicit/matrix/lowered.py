@@ -7,7 +7,6 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-import scipy.linalg as sla
 import sympy as sp
 from sympy.matrices.expressions import (MatrixExpr, MatrixSymbol, MatMul, MatAdd, Transpose,
                                         Inverse, Trace, Identity, ZeroMatrix, HadamardProduct,
@@ -117,8 +116,22 @@ def evaluate(expr, env, xp=np):
 
 _MISSING = object()
 _EPS = np.finfo(float).eps
-_getrf, _getrs_raw = sla.lapack.dgetrf, sla.lapack.dgetrs     # LAPACK directly: scipy's
-#   lu_factor / lu_solve wrappers cost ~50 µs a call in Python checks
+def _numpy_getrf(A):
+    """getrf without scipy: the matrix stands for its own LU (each solve factorises again)."""
+    A = np.array(A, dtype=float)
+    sign, _ = np.linalg.slogdet(A)                           # 0: a zero pivot
+    return A, None, 0 if sign != 0 else 1
+
+
+def _numpy_getrs(lu, piv, B, trans=0):
+    return np.linalg.solve(lu.T if trans else lu, B), 0
+
+
+try:                                  # LAPACK directly: scipy's lu_factor / lu_solve wrappers
+    from scipy.linalg import lapack as _lapack     # cost ~50 µs a call in Python checks
+    _getrf, _getrs_raw = _lapack.dgetrf, _lapack.dgetrs
+except ImportError:                   # scipy is optional: the core needs numpy only
+    _getrf, _getrs_raw = _numpy_getrf, _numpy_getrs
 
 
 def _matmul_product(vals, flags, xp=np):
