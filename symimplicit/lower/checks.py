@@ -33,7 +33,8 @@ from symimplicit.errors import (NonDifferentiableError, NonFiniteError, Singular
 
 __all__ = ["SINGULAR_COND", "SINGULAR_SENSITIVITY", "KINK_FLOOR", "singular_derivative", "equilibrated",
            "singular_jacobian", "oversensitive", "kink_test", "where_text", "singular_error",
-           "nonfinite_error", "kink_error", "check_derivative", "unresolved", "unresolved_scalar"]
+           "nonfinite_error", "kink_error", "check_derivative", "unresolved", "unresolved_scalar", "surely_conditioned",
+           "surely_resolved"]
 
 EPS = 2.0 ** -52
 SINGULAR_COND = 1e14          # cond(∂F/∂z), rows and columns equilibrated, above this: singular
@@ -192,6 +193,46 @@ def unresolved(jacobian_at, Z, TH, J, NF):
             change = np.abs(Jinv @ (Js - J)).sum(axis=-1).max(axis=-1)  # ‖J⁻¹ΔJ‖∞
             worst = np.maximum(worst, np.nan_to_num(change, nan=np.inf))
         return known & (worst >= 0.5)
+
+
+SCREEN = 100.0
+"""Margin of the fast paths below over the estimates they use: LAPACK's condition estimate is
+within a factor 3 or so of the truth in practice (Higham, *Accuracy and Stability*, §15.3)."""
+
+
+def surely_conditioned(lu) -> bool:
+    """A sufficient condition for ``singular_jacobian`` to be False, from the LU's estimate:
+    κ₂ ≤ n·κ₁, so n·κ̂₁·SCREEN < SINGULAR_COND leaves no doubt without an SVD."""
+    cond = lu.condition
+    return cond == cond and cond * lu.n * SCREEN < SINGULAR_COND
+
+
+def surely_resolved(row_change, z, lu, NF) -> bool:
+    """A sufficient condition for :func:`unresolved` to be False, in O(n²) after the LU of J.
+
+    With S = D_r J D_c and ‖S⁻¹‖∞ ≤ n‖S⁻¹‖₁ ≲ n·SCREEN·(κ̂₁/‖S‖₁) =: s, the rounding
+    uncertainty u = 2ε|J⁻¹|N(F) is below the box ū = 2ε·s·‖D_r N(F)‖∞·D_c, and
+    ‖J⁻¹ΔJ‖∞ ≤ ‖D_c‖∞·s·‖D_r ΔJ‖∞.  Both sides of the box below ½: resolved.
+    ``row_change(z') -> `` an upper bound of the row sums of |J(z') - J(z)|.  Unknown noise
+    gives no verdict, as in :func:`unresolved`; anything else undecided (no estimate, a
+    side outside the domain, a bound at or above ½) is left to the exact test."""
+    if not np.isfinite(NF).all():
+        return True                                                  # unresolved: no verdict
+    s = lu.n * SCREEN * lu.inverse_norm
+    if not s < math.inf:                                             # NaN (no LAPACK) or inf
+        return False
+    with np.errstate(all="ignore"):
+        box = 2 * EPS * s * float(np.max(lu.rows * NF)) * lu.cols        # ū ≥ 2ε|J⁻¹|N(F)
+        gain = float(lu.cols.max()) * s                                  # ‖J⁻¹‖∞ bound
+        for sign in (1.0, -1.0):
+            try:
+                rows = row_change(z + sign * box)
+            except (SymimplicitError, ArithmeticError, ValueError):
+                return False
+            change = gain * float((lu.rows * rows).max())            # ‖J⁻¹ΔJ‖∞ bound
+            if not change < 0.5:                                     # NaN: undecided
+                return False
+    return True
 
 
 def unresolved_scalar(derivative_at, x: float, dF: float, NF: float) -> bool:

@@ -27,6 +27,7 @@ import sympy as sp
 from symimplicit.derive.calculus import mentions
 from symimplicit.kinks import kinks
 from symimplicit.lower.codegen import MATH_ERRORS, as_real, domain_error, lambdify_many
+from symimplicit.lower.rolled import roll
 from symimplicit.lower.rounding import rounding_scale
 
 __all__ = ["CompiledStatement", "NumpyCallables", "compile_statement"]
@@ -45,21 +46,24 @@ class CompiledStatement:
         self.n_user = len(statement.unknowns)
         self.p = len(self.params)
         self.vector = self.n > 1
-        self.affine = not mentions(d.jacobian, self.unknowns)          # F affine in z
         self.names = [str(s) for s in self.unknowns + self.params]
         args = self.unknowns + self.params
         self.args = args
-        # the SymPy expressions, once; the math callables below and the NumPy ones of numpy()
-        F, J = list(statement.residual), list(d.jacobian)              # J row-major
-        self.residual_exprs, self.jacobian_exprs = F, J
-        self.noise = [rounding_scale(Fi) for Fi in F]                      # |F̂ - F| ≲ ε·N(F)
-        self.param_jacobian_exprs = list(d.param_jacobian)                 # ∂F/∂θ, row-major
+        self.residual_exprs = F = list(statement.residual)
         self._hint = hint = (f"{type(statement).__name__}.primitive() evaluates in float64 with "
                              "the math module")   # (repr of a 50-equation statement: 0.8 s)
-        # eager: what every solve needs, and what refuses an unsupported function at construction
-        self._with_noise = lambdify_many(F + J + self.noise, args, hint=hint)   # [F, ∂F/∂z, N(F)]
-        self._param_jacobian = lambdify_many(self.param_jacobian_exprs, args, hint=hint)
+        # a system of repeated patterns: F, ∂F/∂z, N(F) and ∂F/∂θ as array operations
+        # (rolled.py); the entry-wise callables below are then compiled only if needed
+        self.rolled = roll(F, self.unknowns, self.params) if self.vector else None
+        self.affine = (self.rolled.affine if self.rolled is not None         # F affine in z
+                       else not mentions(d.jacobian, self.unknowns))
+        self.reuse_jacobian = self.rolled is not None   # Newton's chord steps: F costs ≪ an LU
         self._numpy = None
+        if self.rolled is None:
+            # eager: what every solve needs, and what refuses an unsupported function here
+            self._with_noise = lambdify_many(F + self.jacobian_exprs + self.noise, args,
+                                             hint=hint)                  # [F, ∂F/∂z, N(F)]
+            self._param_jacobian = lambdify_many(self.param_jacobian_exprs, args, hint=hint)
         if not self.vector:
             self._gradient = lambdify_many(d._raw_gradient(), args, hint=hint)   # ∂x/∂θ = -F_θ/F_x
         # kinks g of F (abs, Max, ...): [g..., N(g)..., |∂g/∂z| row-major] for the smoothness check
@@ -72,7 +76,29 @@ class CompiledStatement:
                                     + grads)
             self._kinks = lambdify_many(self.kink_data_exprs, args, "numpy")
 
-    # lazy: compiled on first use (the map for fixed-point methods, N(∂F/∂z) for one unknown)
+    # lazy: compiled on first use (the map for fixed-point methods, N(∂F/∂z) for one unknown;
+    # for a rolled system the entry-wise Jacobians too: only a non-finite value needs them)
+    @cached_property
+    def jacobian_exprs(self) -> list:
+        return list(self.derivation.jacobian)                              # ∂F/∂z, row-major
+
+    @cached_property
+    def param_jacobian_exprs(self) -> list:
+        return list(self.derivation.param_jacobian)                        # ∂F/∂θ, row-major
+
+    @cached_property
+    def noise(self) -> list:
+        return [rounding_scale(Fi) for Fi in self.residual_exprs]          # |F̂ - F| ≲ ε·N(F)
+
+    @cached_property
+    def _with_noise(self):
+        return lambdify_many(self.residual_exprs + self.jacobian_exprs + self.noise, self.args,
+                             hint=self._hint)
+
+    @cached_property
+    def _param_jacobian(self):
+        return lambdify_many(self.param_jacobian_exprs, self.args, hint=self._hint)
+
     @cached_property
     def jacobian_noise_exprs(self) -> list:
         return [rounding_scale(Jij) for Jij in self.jacobian_exprs]       # N(∂F/∂z)
@@ -87,6 +113,8 @@ class CompiledStatement:
 
     def noise_at(self, z, theta):
         """N(F) at z (NaN where it cannot be evaluated): the floor test's scale, on demand."""
+        if self.rolled is not None:
+            return self.rolled.noise(_point(z, theta))
         try:
             return np.array([_real_or_nan(v) for v in self._noise_only(*_floats(z), *theta)])
         except MATH_ERRORS:
@@ -180,14 +208,30 @@ class CompiledStatement:
         return out
 
     # -- vector unknowns ----------------------------------------------------- #
+    def residual(self, z, theta: tuple):
+        """F at z as an array (vector unknowns)."""
+        if self.rolled is not None:
+            F = self.rolled.residual(_point(z, theta))
+            if _finite(F):
+                return F
+        return self.fj(z, theta)[0]
+
     def fj(self, z, theta: tuple):
         """(F, ∂F/∂z) as NumPy arrays at z."""
+        if self.rolled is not None:
+            F, J = self.rolled.residual_jacobian(_point(z, theta))
+            if _finite(F) and _finite(J):
+                return F, J                                # else: entry by entry, for the error
         n = self.n
         out = self._call(self._residual_jacobian, "the residual", z, theta, *_floats(z), *theta)
         return out[:n], out[n:n + n * n].reshape(n, n)
 
     def fjn(self, z, theta: tuple):
         """(F, ∂F/∂z, N(F)) as NumPy arrays at z (N: the noise scale of each component)."""
+        if self.rolled is not None:
+            F, J, N = self.rolled.with_noise(_point(z, theta))
+            if _finite(F) and _finite(J):
+                return F, J, N
         n = self.n
         try:
             out = self._with_noise(*_floats(z), *theta)
@@ -203,6 +247,10 @@ class CompiledStatement:
 
     def jacobian(self, z, theta: tuple):
         """∂F/∂z at z (n × n), for scalar and vector unknowns alike."""
+        if self.rolled is not None:
+            J = self.rolled.residual_jacobian(_point(z, theta))[1]
+            if _finite(J):
+                return J
         zs, n = np.atleast_1d(z), self.n
         out = self._call(self._residual_jacobian, "the residual", z, theta, *_floats(zs),
                          *theta)[n:]
@@ -219,9 +267,29 @@ class CompiledStatement:
 
     def param_jacobian(self, z, theta: tuple):
         """∂F/∂θ at z (n × p)."""
+        if self.rolled is not None:
+            P = self.rolled.param_jacobian(_point(z, theta))
+            if _finite(P):
+                return P
         zs = np.atleast_1d(z)
         out = self._call(self._param_jacobian, "∂F/∂θ", z, theta, *_floats(zs), *theta)
         return out.reshape(self.n, self.p)
+
+    def param_vjp(self, z, theta: tuple, lam):
+        """λᵀ ∂F/∂θ at z (p,): the backward pass's product, without ∂F/∂θ where rolled."""
+        if self.rolled is not None:
+            out = self.rolled.param_vjp(_point(z, theta), lam)
+            if _finite(out):
+                return out
+        return self.param_jacobian(z, theta).T @ lam
+
+    def jacobian_change(self, z, theta: tuple, J):
+        """z' -> an upper bound of the row sums of |∂F/∂z(z') - J|, J = ∂F/∂z(z): the
+        unresolved test's fast path (rolled: from the patterns' partials, no matrix)."""
+        if self.rolled is not None:
+            rolled, base = self.rolled, self.rolled.partials(_point(z, theta))
+            return lambda moved: rolled.change_bound(base, rolled.partials(_point(moved, theta)))
+        return lambda moved: np.abs(self.jacobian(moved, theta) - J).sum(axis=1)
 
     def fmap(self, z, theta: tuple):
         """The fixed-point map f(z, θ) as an array."""
@@ -252,6 +320,23 @@ class NumpyCallables:
         self.fjn = lambdify_many(c.residual_exprs + c.jacobian_exprs + c.noise, args, "numpy")
         self.ftheta = lambdify_many(c.param_jacobian_exprs, args, "numpy")
         self.jnoise = lambdify_many(c.jacobian_noise_exprs, args, "numpy") if c.n == 1 else None
+
+
+def _point(z, theta, _last=[(None, None)]):
+    """v = (z, θ) as one float array (the rolled system's argument; θ's array is kept for
+    the next call with the same tuple: a solve passes one θ to every evaluation; the pair
+    is read and replaced whole, so threads cannot mix two calls' θ)."""
+    key = _last[0]
+    if key[0] is not theta:
+        key = _last[0] = (theta, np.asarray(theta, dtype=float))
+    return np.concatenate((z, key[1]))
+
+
+def _finite(a) -> bool:
+    """All entries finite (the sum of a finite array is finite unless it overflows: then the
+    entry-wise check decides)."""
+    total = a.sum()
+    return total - total == 0.0 or bool(np.isfinite(a).all())
 
 
 def _floats(z) -> list:

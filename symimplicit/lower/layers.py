@@ -31,6 +31,7 @@ from symimplicit.lower.higher import layer_vjp_tape
 from symimplicit.lower.options import (as_floats, check_bracket, check_max_iter, check_method,
                                        check_tol, parameter_value)
 from symimplicit.lower.checks import (SINGULAR_SENSITIVITY, check_derivative, equilibrated, kink_error,
+                                      surely_conditioned, surely_resolved,
                                       kink_test, nonfinite_error, singular_derivative,
                                       singular_error, singular_jacobian, unresolved,
                                       unresolved_scalar)
@@ -200,8 +201,8 @@ class ImplicitLayer(Function):
         c = self.compiled
         if c.vector:
             z = sol.z
-            J = self._check_vector(sol, theta, value_only)
-            return Saved(tuple([float(v) for v in z[:c.n_user]]), (z, factorise(J), theta))
+            lu = self._check_vector(sol, theta, value_only)
+            return Saved(tuple([float(v) for v in z[:c.n_user]]), (z, lu, theta))
         self._check_scalar(sol, theta, value_only)
         return Saved(sol.z, (sol.z, sol.jacobian, theta))
 
@@ -318,26 +319,41 @@ class ImplicitLayer(Function):
                                    point=self.compiled.point(sol.z, theta))
 
     def _check_vector(self, sol, theta, value_only=False):
+        """The checks at a vector solution; returns ∂F/∂z there, factorised (the one LU the
+        fast paths of the checks and the backward pass share)."""
         c, z = self.compiled, sol.z
         if not np.all(np.isfinite(z)):
             raise nonfinite_error(self.name, "non-finite solution", c.point(z, theta))
         J = c.jacobian(z, theta)
-        if singular_jacobian(J[None])[0]:
+        lu = factorise(J)
+        if not surely_conditioned(lu) and singular_jacobian(J[None])[0]:   # else: the SVD's verdict
             cond = np.linalg.cond(equilibrated(J)) if np.all(np.isfinite(J)) else math.inf
             raise self._singular(f"cond(∂F/∂z) = {cond:.3g} (rows and columns scaled)",
                                  z, theta, J)
         if self._on_kink(z, theta, J, value_only):
-            return J                                                 # ∂F/∂z jumps there
-        if sol.multiple or not c.affine and unresolved(     # affine F: ΔJ = 0, cannot fire
-                lambda Z, TH: c.jacobian(Z[0], theta)[None], z[None], None, J[None],
-                c.noise_at(z, theta)[None])[0]:
+            return lu                                                # ∂F/∂z jumps there
+        if sol.multiple or not c.affine and self._unresolved(z, theta, J, lu, sol.noise):
             raise self._singular("Newton converged linearly or ∂F/∂z changes by more than half "
                                  "its distance to singularity within the rounding uncertainty "
                                  "of z (a tangency or multiple root: the float64 solution is "
                                  "only √ε-accurate)", z, theta, J)
         if self._is_minimize:
             self._check_minimum(J, z, theta)
-        return J
+        return lu
+
+    def _unresolved(self, z, theta, J, lu, near_noise=None) -> bool:
+        """checks.unresolved at one solution, after its O(n²) sufficient condition, which may
+        take N(F) from a late iterate of the solver (``near_noise``: steps below 5% of z away, N
+        moves by less than that, well inside the condition's margin; affine F: ΔJ = 0, never
+        called)."""
+        c = self.compiled
+        NF = c.noise_at(z, theta) if near_noise is None else near_noise
+        if surely_resolved(c.jacobian_change(z, theta, J), z, lu, NF):
+            return False
+        if near_noise is not None:
+            NF = c.noise_at(z, theta)
+        return bool(unresolved(lambda Z, TH: c.jacobian(Z[0], theta)[None], z[None], None,
+                               J[None], NF[None])[0])
 
     def _check_minimum(self, J, z, theta) -> None:
         """∇²L positive definite on the tangent space of the constraints (all of ℝⁿ without)."""
@@ -374,7 +390,7 @@ class ImplicitLayer(Function):
         zbar = np.zeros(c.n)
         zbar[:c.n_user] = g                                          # multipliers: no cotangent
         lam = solve_transposed(lu, zbar)                             # (∂F/∂z)ᵀ λ = z̄
-        theta_bar = -(c.param_jacobian(z, theta).T @ lam)            # θ̄ = -λᵀ ∂F/∂θ
+        theta_bar = -c.param_vjp(z, theta, lam)                      # θ̄ = -λᵀ ∂F/∂θ
         if not np.isfinite(theta_bar).all():
             raise nonfinite_error(self.name, f"the gradient {theta_bar.tolist()} overflows "
                                   "float64", c.point(z, theta))

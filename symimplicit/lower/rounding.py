@@ -63,11 +63,25 @@ def _power_of_two(q) -> bool:
     return q > 0 and q & (q - 1) == 0
 
 
-def rounding_scale(expr) -> sp.Expr:
-    """N(expr): |error of a float64 evaluation of expr| ≲ ε·N(expr) to first order (see module doc)."""
+def rounding_scale(expr, inputs: dict | None = None) -> sp.Expr:
+    """N(expr): |error of a float64 evaluation of expr| ≲ ε·N(expr) to first order (see module doc).
+
+    ``inputs`` maps Symbols that stand for computed values to their own noise scale (a
+    placeholder for a sum evaluated elsewhere, say); every other Symbol is an exact input.
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from symimplicit.lower.rounding import rounding_scale
+    >>> x, L, nu = sp.symbols("x L nu", positive=True)
+    >>> rounding_scale(x + sp.exp(x)).doit()                 # built unevaluated
+    x + 2*exp(x)
+    >>> rounding_scale(x + sp.exp(L), inputs={L: nu}).doit()  # L carries its own N(L) = nu
+    nu*exp(L) + x + 2*exp(L)
+    """
     if not isinstance(expr, sp.Basic):
         raise TypeError(f"rounding_scale needs a SymPy expression, got {type(expr).__name__}")
-    return _scale(expr, {})
+    return _scale(expr, dict(inputs or {}))
 
 
 def _scale(e, memo: dict) -> sp.Expr:

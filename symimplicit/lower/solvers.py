@@ -40,6 +40,7 @@ import numpy as np
 from symimplicit.errors import ConvergenceError, DomainError, SingularJacobianError, StatementError
 from symimplicit.lower.checks import SINGULAR_COND, singular_derivative  # noqa: F401 (re-exported)
 from symimplicit.lower.options import check_bracket
+from symimplicit.lower.lu import PlainLU, ScaledLU, SingularLU
 
 __all__ = ["Solution", "ScalarNewton", "VectorNewton", "BatchNewton", "FixedPointIteration", "Anderson", "AffineSolve",
            "SOLVERS", "solver_class", "DEFAULT_TOL", "small_step", "at_floor", "stagnated",
@@ -54,6 +55,8 @@ FLOOR = 2 * EPS                # |F| ≤ 2ε·N(F): the residual is at its round
 STAGNATION = 32 * EPS          # no descent and |F| ≤ 32ε·N(F): stagnated in rounding noise
 NOISE_FROM = 0.05              # vector Newton evaluates N(F) once the relative step is below this
 MAX_HALVINGS = 40              # backtracking line search: at most 2⁻⁴⁰ of the Newton step
+CHORD_CONTRACTION = 0.1        # a step with a reused LU is kept if ‖D_r F‖∞ shrinks this much
+NOISE_SLACK = 2.0              # N(F) moves less than this factor over steps below NOISE_FROM
 
 
 # --------------------------------------------------------------------------- #
@@ -91,45 +94,38 @@ def smallest_curvature(J, n_user: int):
 # one factorisation of ∂F/∂z per solution, reused by the backward pass       #
 # --------------------------------------------------------------------------- #
 
-try:                                                                 # scipy is optional: LU reuse
-    from scipy.linalg import lu_factor as _lu_factor, lu_solve as _lu_solve
-except ImportError:                                                  # pragma: no cover
-    _lu_factor = _lu_solve = None
+def factorise(J) -> ScaledLU:
+    """∂F/∂z factorised once at a solution (:class:`~symimplicit.lower.lu.ScaledLU`: the LU of
+    the equilibrated matrix with its condition estimate; the matrix itself without SciPy)."""
+    return ScaledLU(J)
 
 
-def factorise(J):
-    """∂F/∂z factorised once (scipy's LU when importable, else the matrix itself for NumPy)."""
-    if _lu_factor is None or J.shape[0] < 8:                         # tiny: LAPACK's solve is cheaper
-        return ("matrix", J)
-    return ("lu", _lu_factor(J, check_finite=False))
-
-
-def solve_with(fact, b, transposed=False):
+def solve_with(fact: ScaledLU, b, transposed=False):
     """J x = b (or Jᵀ x = b) with the factorisation of :func:`factorise`."""
-    kind, data = fact
-    if kind == "lu":
-        return _lu_solve(data, b, trans=1 if transposed else 0, check_finite=False)
-    return np.linalg.solve(data.T if transposed else data, b)
+    return fact.solve_transposed(b) if transposed else fact.solve(b)
 
 
-def solve_transposed(fact, b):
+def solve_transposed(fact: ScaledLU, b):
     """λ = J⁻ᵀ b: the adjoint solve of the backward pass, with the forward's factorisation."""
-    return solve_with(fact, b, transposed=True)
+    return fact.solve_transposed(b)
 
 
 class Solution:
     """What a solver found: ``z`` (float, or ndarray), ``iterations``, ``residual`` (|F| or ‖F‖∞),
     ``jacobian`` (F_x, or J, at or one rounding-sized step from ``z``), ``multiple`` (Newton
-    converged linearly: the root is multiple, ∂F/∂x vanishes there)."""
+    converged linearly: the root is multiple, ∂F/∂x vanishes there), ``noise`` (N(F) at the
+    last iterate where it was evaluated, a few steps below NOISE_FROM from ``z``; None if it
+    was not)."""
 
-    __slots__ = ("z", "iterations", "residual", "jacobian", "multiple")
+    __slots__ = ("z", "iterations", "residual", "jacobian", "multiple", "noise")
 
-    def __init__(self, z, iterations, residual, jacobian, multiple=False):
+    def __init__(self, z, iterations, residual, jacobian, multiple=False, noise=None):
         self.z = z
         self.iterations = iterations
         self.residual = residual
         self.jacobian = jacobian
         self.multiple = multiple
+        self.noise = noise
 
 
 def _linear(steps: list) -> bool:
@@ -303,7 +299,8 @@ def find_bracket(system, x0: float, theta: tuple, max_doublings: int = 1100):
 # --------------------------------------------------------------------------- #
 
 def _norm(v) -> float:
-    return float(np.max(np.abs(v))) if len(v) else 0.0
+    """‖v‖∞ (NaN if an entry is NaN)."""
+    return float(np.abs(v).max()) if len(v) else 0.0
 
 
 def row_scales(J):
@@ -332,51 +329,94 @@ class VectorNewton(_Solver):
     def solve(self, z0, theta: tuple, bracket=None) -> Solution:
         check_bracket(bracket, True, self.name)                      # a bracket: StatementError
         system, tol = self.system, self.tol
+        reuse = getattr(system, "reuse_jacobian", False)            # chord steps (see _chord)
         z = np.array(z0, dtype=float)
         F, J = system.fj(z, theta)
         rows = row_scales(J)                       # the merit ‖D_r F‖∞, D_r fixed from J(z₀)
+        if (rows == 1.0).all():
+            rows = None                            # (most systems: the merit is ‖F‖∞)
         steps = []
+        lu, fresh = None, True                     # the factorised J; fresh: J of this z
+        noise = noise_top = None                   # N(F) where it was last evaluated, its max
         for k in range(1, self.max_iter + 1):
             size = _norm(F)
             if size == 0.0:
                 return Solution(z, k - 1, 0.0, J, _linear(steps))
-            dz = self._step(F, J, z, theta, k)                       # J Δz = -F
-            steps.append(_norm(dz))
-            zsize = _norm(z)
-            if small_step(steps[-1], zsize, tol):
-                return Solution(z + dz, k, size, J, _linear(steps))
-            near = small_step(steps[-1], zsize, NOISE_FROM)
-            if near and at_floor(np.abs(F), system.noise_at(z, theta)).all():
-                return Solution(z + dz, k, size, J, _linear(steps))
-            step = self._backtrack(z, dz, _norm(rows * F), theta, rows)
+            if lu is None:
+                lu, fresh = self._factor(J, z, theta, k, size), True
+            dz = lu.solve(-F)                                        # J Δz = -F
+            step_size, zsize = _norm(dz), _norm(z)
+            if small_step(step_size, zsize, tol):
+                return Solution(z + dz, k, size, J, _linear(steps + [step_size]), noise=noise)
+            if small_step(step_size, zsize, NOISE_FROM) and (            # near: the floor test
+                    noise is None or size <= FLOOR * NOISE_SLACK * noise_top):   # (skipped
+                noise = system.noise_at(z, theta)                    # while max|F| is above even
+                noise_top = float(noise.max())                       # twice the last max N(F))
+                if at_floor(np.abs(F), noise).all():
+                    return Solution(z + dz, k, size, J, _linear(steps + [step_size]),
+                                    noise=noise)
+            merit = size if rows is None else _norm(rows * F)
+            if not fresh:
+                chord = self._chord(z, dz, merit, theta, rows)
+                if chord is None:                                    # J refreshed at z: again
+                    J, lu = system.jacobian(z, theta), None
+                else:
+                    steps.append(step_size)
+                    z, F = chord
+                continue
+            steps.append(step_size)
+            step = self._backtrack(z, dz, merit, theta, rows, with_jacobian=not reuse)
             if step is None:
                 if stagnated(np.abs(F), system.noise_at(z, theta)).all():
                     return Solution(z, k, size, J, _linear(steps[:-1]))   # F's rounding noise
                 raise self._fail("the residual stopped decreasing", z, theta, k, size)
-            z, F, J = step
+            z, F, Jn = step
+            if reuse:
+                fresh = False                                        # lu now from the last z
+            else:
+                J, lu = Jn, None
         if _norm(F) == 0.0:
             return Solution(z, self.max_iter, 0.0, J, _linear(steps))
         if _linear(steps) and steps[-1] <= 1e-6 * steps[0]:
             return Solution(z, self.max_iter, _norm(F), J, True)     # a tangency: multiple root
         raise self._fail(f"no convergence to tol={tol:.3g}", z, theta, self.max_iter, _norm(F))
 
-    def _step(self, F, J, z, theta, k):
+    def _factor(self, J, z, theta, k, size):
         try:
-            return np.linalg.solve(J, -F)
-        except np.linalg.LinAlgError:
-            raise self._fail("∂F/∂z is singular at an iterate", z, theta, k - 1, _norm(F)) from None
+            return PlainLU(J)                                        # getrf (LAPACK)
+        except SingularLU:
+            raise self._fail("∂F/∂z is singular at an iterate", z, theta, k - 1, size) from None
 
-    def _backtrack(self, z, dz, merit, theta, rows):
-        """Halve t until z + tΔz decreases the scaled residual ‖D_r F‖∞ below ``merit``."""
-        fj = self.system.fj
+    def _chord(self, z, dz, merit, theta, rows):
+        """A step with an earlier iterate's factorised J, kept when it shrinks the merit by
+        CHORD_CONTRACTION at least ((z + Δz, F) then; None: refresh J).  Where the Jacobian
+        changes little between iterates (a contraction, the last steps of any Newton) this
+        saves an LU per step; where it does not, the next step is Newton's again, so a
+        multiple root still shows Newton's linear convergence."""
+        zn = z + dz
+        try:
+            Fn = self.system.residual(zn, theta)
+        except DomainError:
+            return None
+        if _norm(Fn if rows is None else rows * Fn) <= CHORD_CONTRACTION * merit:  # NaN: False
+            return zn, Fn
+        return None
+
+    def _backtrack(self, z, dz, merit, theta, rows, with_jacobian=True):
+        """Halve t until z + tΔz decreases the scaled residual ‖D_r F‖∞ below ``merit``:
+        (z, F, J there, or None without ``with_jacobian``)."""
+        system = self.system
         t = 1.0
         for _ in range(MAX_HALVINGS):
             zn = z + t * dz
             if np.array_equal(zn, z):
                 return None
             try:
-                Fn, Jn = fj(zn, theta)
-                ok = _norm(rows * Fn) < merit                        # NaN compares False: rejected
+                if with_jacobian:
+                    Fn, Jn = system.fj(zn, theta)
+                else:
+                    Fn, Jn = system.residual(zn, theta), None
+                ok = _norm(Fn if rows is None else rows * Fn) < merit   # NaN compares False
             except DomainError:
                 ok = False
             if ok:
