@@ -71,7 +71,7 @@ def exact(rows, z, theta, v):
     return F, J, P
 
 
-@settings(max_examples=4, deadline=None)
+@settings(max_examples=2, deadline=None)
 @given(kind=st.sampled_from(KINDS), seed=st.integers(0, 10_000), n=st.integers(ROLL_FROM, ROLL_FROM + 1))
 def test_rolled_values_equal_sympys(kind, seed, n):
     rows, z, theta = family(kind, n, seed)
@@ -95,7 +95,7 @@ def test_rolled_values_equal_sympys(kind, seed, n):
     assert np.all(NF >= 0.5 * N0) and np.all(NF <= 2.0 * N0 + 1e-300)
 
 
-@settings(max_examples=3, deadline=None)
+@settings(max_examples=2, deadline=None)
 @given(kind=st.sampled_from(KINDS), seed=st.integers(0, 10_000))
 def test_change_bound_bounds_the_jacobian_change(kind, seed):
     rows, z, theta = family(kind, N, seed)
