@@ -63,12 +63,59 @@ KINDS = ["tanh cell", "affine", "heat", "shared parameter", "floats per row"]
 
 
 def exact(rows, z, theta, v):
-    """F, ∂F/∂z, ∂F/∂θ evaluated by SymPy at 30 digits (its own diff)."""
-    point = dict(zip(list(z) + list(theta), [sp.Float(x, 30) for x in v]))
-    F = np.array([float(r.evalf(30, subs=point)) for r in rows])
-    J = np.array([[float(sp.diff(r, s).evalf(30, subs=point)) for s in z] for r in rows])
-    P = np.array([[float(sp.diff(r, t).evalf(30, subs=point)) for t in theta] for r in rows])
-    return F, J, P
+    """F, ∂F/∂z, ∂F/∂θ: SymPy's own diff of the rows, evaluated by mpmath at 30 digits."""
+    symbols_ = list(z) + list(theta)
+    J = sp.Matrix(rows).jacobian(symbols_)
+    f = sp.lambdify(symbols_, [sp.Matrix(rows), J], modules="mpmath")
+    with mp.workdps(30):
+        Fm, Jm = f(*[mp.mpf(float(x)) for x in v])
+        F = np.array([float(x) for x in Fm])
+        JJ = np.array([[float(Jm[i, j]) for j in range(Jm.cols)] for i in range(Jm.rows)])
+    return F, JJ[:, :len(z)], JJ[:, len(z):]
+
+
+def noise_reference(rows, inputs, v):
+    """N(F) of the rows as written: ``rounding_scale`` is a SymPy expression, evaluated by mpmath."""
+    f = sp.lambdify(inputs, [rounding_scale(r).doit() for r in rows], modules="mpmath")
+    with mp.workdps(30):
+        return np.array([float(x) for x in f(*[mp.mpf(float(x)) for x in v])])
+
+
+@settings(max_examples=6, deadline=None)
+@given(kind=st.sampled_from(KINDS), seed=st.integers(0, 10_000), n=st.integers(ROLL_FROM, ROLL_FROM + 1))
+def test_rolled_values_equal_sympys(kind, seed, n):
+    rows, z, theta = family(kind, n, seed)
+    plan = roll(rows, z, theta)
+    assert plan is not None and plan.groups <= 3
+    rng = np.random.default_rng(seed + 1)
+    v = rng.uniform(-0.6, 0.6, n + len(theta))
+    F0, J0, P0 = exact(rows, z, theta, v)
+    F, J, NF = plan.with_noise(v)
+    scale = 1.0 + np.abs(J0).max()
+    assert np.abs(F - F0).max() <= 4e-16 * scale * n
+    assert np.abs(J - J0).max() <= 4e-16 * scale
+    assert np.abs(plan.param_jacobian(v) - P0).max() <= 4e-16 * scale
+    lam = rng.standard_normal(n)
+    assert np.abs(plan.param_vjp(v, lam) - P0.T @ lam).max() <= 1e-14 * scale * n
+    F1, J1 = plan.residual_jacobian(v)
+    assert np.array_equal(F1, F) and np.array_equal(J1, J) and np.array_equal(plan.residual(v), F)
+    N0 = noise_reference(rows, list(z) + list(theta), v)   # the running error bound, within 2x
+    assert np.all(NF >= 0.5 * N0) and np.all(NF <= 2.0 * N0 + 1e-300)
+
+
+@settings(max_examples=6, deadline=None)
+@given(kind=st.sampled_from(KINDS), seed=st.integers(0, 10_000))
+def test_change_bound_bounds_the_jacobian_change(kind, seed):
+    rows, z, theta = family(kind, N, seed)
+    plan = roll(rows, z, theta)
+    rng = np.random.default_rng(seed)
+    v = rng.uniform(-0.5, 0.5, N + len(theta))
+    w = v.copy()
+    w[:N] += rng.uniform(-0.1, 0.1, N)
+    J0 = exact(rows, z, theta, v)[1]
+    J1 = exact(rows, z, theta, w)[1]
+    bound = plan.change_bound(plan.partials(v), plan.partials(w))
+    assert np.all(bound >= np.abs(J1 - J0).sum(axis=1) * (1 - 1e-12) - 1e-15)
 
 
 def test_no_rolling_without_repetition_or_below_the_threshold():
@@ -140,3 +187,13 @@ def test_deq_layer_against_mpmath(n):
     z_ref, g_ref = mp_deq(W, values)
     assert max(abs(a.value - b) for a, b in zip(out, z_ref)) <= 4e-16
     assert max(abs(a.grad - b) for a, b in zip(U, g_ref)) <= 1e-14 * max(map(abs, g_ref))
+
+
+@pytest.mark.parametrize("n", [ROLL_FROM - 6, N])
+def test_double_roots_are_refused_rolled_or_not(n):
+    z, u = symbols(n)
+    rows = [(z[i] - u[i] - z[(i + 1) % n] / 4) ** 2 for i in range(n)]   # every root double
+    layer = Root(rows, z, u).primitive()
+    assert (layer.compiled.rolled is not None) == (n >= ROLL_FROM)
+    with pytest.raises(SingularJacobianError, match="linearly"):
+        layer(*[Scalar(0.1 * i) for i in range(n)], x0=[0.3] * n)
