@@ -38,7 +38,7 @@ Examples
 >>> root, dF, iterations, gradient = kernel(0.0, 1.0, 0.0)      # x = cos x
 >>> root, iterations
 (0.7390851332151607, 5)
->>> kernel(0.0, 1.0, 1e300) is None                              # F overflows: the general path
+>>> kernel(0.0, 1.0, 1e300) is None      # F_x unresolved at the root: the general path raises
 True
 """
 from __future__ import annotations
