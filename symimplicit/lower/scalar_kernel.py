@@ -44,6 +44,7 @@ True
 from __future__ import annotations
 
 import math
+import re
 
 from symimplicit.errors import DomainError
 from symimplicit.lower.codegen import MATH_ERRORS
@@ -63,28 +64,58 @@ def _trial(fdfn, x, theta):
         return _INF, _NAN, _NAN
 
 
-def _block(source: str, target: str, indent: str) -> list:
-    """The body of a straight-line function's ``source`` with its ``return [...]`` as
-    ``target = ...`` (the printer's layout: a ``def`` line, assignments, one return)."""
+def _parts(source: str) -> tuple[list, list]:
+    """(assignment lines, result expressions) of a straight-line function's ``source`` (the
+    printer's layout: a ``def`` line, ``name = expression`` lines, one ``return [...]``)."""
     lines = source.split("\n")
     head, last = "    return [", lines[-1]
     if not (lines[0].startswith("def _generated(") and last.startswith(head) and last.endswith("]")):
         raise ValueError("not a straight-line function's source")            # pragma: no cover
-    body = [indent + line[4:] for line in lines[1:-1]]
-    results = last[len(head):-1]
-    body.append(f"{indent}{target} = {'[' + results + ']' if target == 'q_g' else results}")
-    return body
+    results, depth, start, text = [], 0, 0, last[len(head):-1]
+    for i, ch in enumerate(text):                    # the top-level commas of the list display
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            results.append(text[start:i].strip())
+            start = i + 1
+    results.append(text[start:].strip())
+    return [line[4:] for line in lines[1:-1]], results
 
 
-def _evaluate(source, at, indent, on_error, checked):
-    """Lines evaluating (q_F, q_dF, q_N) at ``at`` (None: ``_s0`` is set); ``on_error`` the lines run on a math error
-    or (``checked``) a value that is not a float."""
+_TEMPORARY = re.compile(r"\b_[th]\d+\b")           # the printer's temporaries (_t0, _h0, ...)
+
+
+def _block(source: str, targets: dict, indent: str) -> list:
+    """Lines assigning ``targets`` ({local name: index of the result}; the name ``q_g``: the
+    whole result list), keeping only the assignments they depend on (the same operations on
+    the same values: the same bits)."""
+    body, results = _parts(source)
+    if "q_g" in targets:
+        wanted = {"q_g": "[" + ", ".join(results) + "]"}
+    else:
+        wanted = {name: results[i] for name, i in targets.items()}
+    needed = set(_TEMPORARY.findall(" ".join(wanted.values())))
+    kept = []
+    for line in reversed(body):                                  # each temporary assigned once
+        name, _, value = line.partition(" = ")
+        if name in needed:
+            kept.append(line)
+            needed.update(_TEMPORARY.findall(value))
+    out = [indent + line for line in reversed(kept)]
+    return out + [f"{indent}{name} = {value}" for name, value in wanted.items()]
+
+
+def _evaluate(source, at, indent, on_error, checked, targets=("q_F", "q_dF", "q_N")):
+    """Lines evaluating ``targets`` (of q_F, q_dF, q_N) at ``at`` (None: ``_s0`` is set);
+    ``on_error`` the lines run on a math error or (``checked``) a value that is not a float."""
+    index = {"q_F": 0, "q_dF": 1, "q_N": 2}
     lines = ([f"{indent}_s0 = {at}"] if at else []) + [f"{indent}try:"]
-    lines += _block(source, "q_F, q_dF, q_N", indent + "    ")
+    lines += _block(source, {t: index[t] for t in targets}, indent + "    ")
     if checked:
-        lines += [f"{indent}    if q_F.__class__ is not float or q_dF.__class__ is not float "
-                  "or q_N.__class__ is not float:",
-                  f"{indent}        raise _k_NotFloat"]
+        test = " or ".join(f"{t}.__class__ is not float" for t in targets)
+        lines += [f"{indent}    if {test}:", f"{indent}        raise _k_NotFloat"]
     lines += [f"{indent}except _k_ERRORS:"] + [indent + "    " + line for line in on_error]
     return lines
 
@@ -154,7 +185,10 @@ def kernel_source(fdn_source: str, gradient_source: str, n_params: int, *, affin
                 "    if q_u - q_u == 0.0:",
                 "        q_worst = 0.0"]
         for at in ("q_xs + q_u", "q_xs - q_u"):
-            out += _evaluate(fdn_source, at, "        ", ["return None"], checked)
+            # F and F_x (not N): where either fails the general path has no verdict from
+            # that side, and the kernel hands over; otherwise F_x has the general path's bits
+            out += _evaluate(fdn_source, at, "        ", ["return None"], checked,
+                             ("q_F", "q_dF"))
             out += ["        q_change = abs(q_dF - q_J) / abs(q_J)",
                     "        q_worst = max(q_worst, q_change if q_change == q_change else _k_inf)"]
         out += ["        if q_worst >= 0.5:",
@@ -164,7 +198,7 @@ def kernel_source(fdn_source: str, gradient_source: str, n_params: int, *, affin
         out += ["    if q_dF < 0.0:",                                # a maximum: the typed error
                 "        return None"]
     out += ["    _s0 = q_xs", "    try:"]
-    out += _block(gradient_source, "q_g", "        ")
+    out += _block(gradient_source, {"q_g": None}, "        ")
     out += ["    except _k_ERRORS:", "        q_g = None"]
     out += ["    else:",
             "        for q_v in q_g:",
