@@ -216,8 +216,8 @@ def test_map_fast_path_against_the_closed_form_and_the_sweep(A, bs):
 def test_map_fast_path_hands_failures_to_the_sweep(A, bs, error):
     layer = ARGMIN.primitive()
     from symimplicit.lower.batched import _affine_scalar
-    fast = _affine_scalar(layer, layer.statement.lower(), None)
-    assert fast([np.full(len(bs), A), np.array(bs)]) is None
+    fast = _affine_scalar(layer, layer.statement.lower(), None, [0, range(1, 1 + len(bs))])
+    assert fast([np.full(len(bs), A), np.array(bs)], [A, *bs]) is None
     with pytest.raises(error) as got:
         layer.map(Scalar(A), bs)
     with pytest.raises(error) as want:

@@ -123,13 +123,13 @@ def _batched_function(layer, N: int, n: int, slots: list, start) -> Function:
     lowered = _lowered(layer)
     solve = lowered.solve_and_gradient_affine if layer.method == "linear" else \
         lowered.solve_and_gradient                             # the layer's own method
-    fast = _affine_scalar(layer, lowered, start)
+    fast = _affine_scalar(layer, lowered, start, slots)
 
     def forward(*values):
         # a per-call parameter is the contiguous run values[lo:hi]; a shared one is repeated
         theta = [np.array(values[slot.start:slot.stop], dtype=float) if isinstance(slot, range)
                  else np.full(N, float(values[slot])) for slot in slots]
-        out = None if fast is None else fast(theta)
+        out = None if fast is None else fast(theta, values)
         Z, G = solve(*theta, x0=start) if out is None else out
         flat = tuple(np.asarray(Z, dtype=float).reshape(N * n).tolist())   # Python floats
         return Saved(flat if N * n > 1 else flat[0], np.reshape(G, (N, n, len(slots))))
@@ -149,14 +149,15 @@ def _batched_function(layer, N: int, n: int, slots: list, start) -> Function:
     return Function(f"{layer.name}.map", forward, vjp=vjp, n_outputs=N * n)
 
 
-def _affine_scalar(layer, lowered, start):
+def _affine_scalar(layer, lowered, start, slots):
     """For a smooth scalar statement solved by 'linear': the usual path of
     ``lowered.solve_and_gradient_affine`` in a few NumPy calls (the same generated code, so
     the same x; ∂x/∂θ = -F_θ/F_x divided elementwise, as the layer's own formula does, where
     the sweep's LAPACK solve multiplies by 1/F_x: within an ulp of it; 59 -> 20 µs for the
     seed's 100 layers), or None for other layers.
 
-    The returned ``fast(theta) -> (x (N,), ∂x/∂θ (N, p))`` checks what the sweep checks,
+    The returned ``fast(theta, values) -> (x (N,), ∂x/∂θ (N, p))`` (θ the columns, ``values``
+    the node's arguments, placed by ``slots`` as in _batched_function) checks what the sweep checks,
     by the bounds the sweep tries first (vectorized._regular_scalar, _bounded_sensitivity):
     θ and x finite, F_x not rounding noise (min|F_x|·10¹⁴ > max N(F_x)), F_x > 0 for a
     minimum, ∂x/∂θ finite (so is ∂F/∂θ, F_x being finite) and
@@ -177,12 +178,12 @@ def _affine_scalar(layer, lowered, start):
     p = c.p
     inf = math.inf
 
-    def fast(theta):
+    def fast(theta, values):
         M = theta[0].size
         with np.errstate(all="ignore"):
             top = 0.0                                          # max |θ| (NaN, ∞: not finite)
-            for t in theta:
-                m = float(np.abs(t).max())
+            for t, slot in zip(theta, slots):
+                m = float(np.abs(t).max()) if slot.__class__ is range else abs(float(values[slot]))
                 if not m < inf:
                     return None
                 top = m if m > top else top
