@@ -11,11 +11,13 @@ so N layers cost one batched solve and one (N, n, p) contraction instead of N ta
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 
 from symimplicit.errors import ArgumentError, StatementError
+from symimplicit.lower.checks import SINGULAR_COND, SINGULAR_SENSITIVITY
 from symimplicit.tape.engine import Function, Scalar, Saved
 
 __all__ = ["map_layer", "BATCHED_METHODS"]
@@ -121,12 +123,14 @@ def _batched_function(layer, N: int, n: int, slots: list, start) -> Function:
     lowered = _lowered(layer)
     solve = lowered.solve_and_gradient_affine if layer.method == "linear" else \
         lowered.solve_and_gradient                             # the layer's own method
+    fast = _affine_scalar(layer, lowered, start, slots)
 
     def forward(*values):
         # a per-call parameter is the contiguous run values[lo:hi]; a shared one is repeated
         theta = [np.array(values[slot.start:slot.stop], dtype=float) if isinstance(slot, range)
                  else np.full(N, float(values[slot])) for slot in slots]
-        Z, G = solve(*theta, x0=start)
+        out = None if fast is None else fast(theta, values)
+        Z, G = solve(*theta, x0=start) if out is None else out
         flat = tuple(np.asarray(Z, dtype=float).reshape(N * n).tolist())   # Python floats
         return Saved(flat if N * n > 1 else flat[0], np.reshape(G, (N, n, len(slots))))
 
@@ -143,3 +147,69 @@ def _batched_function(layer, N: int, n: int, slots: list, start) -> Function:
         return out
 
     return Function(f"{layer.name}.map", forward, vjp=vjp, n_outputs=N * n)
+
+
+def _affine_scalar(layer, lowered, start, slots):
+    """For a smooth scalar statement solved by 'linear': the usual path of
+    ``lowered.solve_and_gradient_affine`` in a few NumPy calls (the same generated code, so
+    the same x; ∂x/∂θ = -F_θ/F_x divided elementwise, as the layer's own formula does, where
+    the sweep's LAPACK solve multiplies by 1/F_x: within an ulp of it; 59 -> 20 µs for the
+    seed's 100 layers), or None for other layers.
+
+    The returned ``fast(theta, values) -> (x (N,), ∂x/∂θ (N, p))`` (θ the columns, ``values``
+    the node's arguments, placed by ``slots`` as in _batched_function) checks what the sweep checks,
+    by the bounds the sweep tries first (vectorized._regular_scalar, _bounded_sensitivity):
+    θ and x finite, F_x not rounding noise (min|F_x|·10¹⁴ > max N(F_x)), F_x > 0 for a
+    minimum, ∂x/∂θ finite (so is ∂F/∂θ, F_x being finite) and
+    max|∂x/∂θ|·max|θ| ≤ 10¹⁴; it returns None when any of them fails, and the sweep decides
+    (and raises its typed error).  Each test is one reduction: a sum is finite only when
+    every term is."""
+    c = lowered.compiled
+    if layer.method != "linear" or c.vector or c.kink_exprs or not c.affine:
+        return None
+    if start is not None and start.__class__ is not float:
+        return None                                            # x0 arrays: the sweep's _start
+    fns = c.numpy()
+    fjn, jnoise, ftheta = (getattr(f, "generated", None) for f in (fns.fjn, fns.jnoise, fns.ftheta))
+    if fjn is None or jnoise is None or ftheta is None:
+        return None                                            # pragma: no cover
+    x_start = 0.0 if start is None else start
+    minimize = c.statement.kind == "minimize"
+    p = c.p
+    inf = math.inf
+
+    def fast(theta, values):
+        M = theta[0].size
+        with np.errstate(all="ignore"):
+            top = 0.0                                          # max |θ| (NaN, ∞: not finite)
+            for t, slot in zip(theta, slots):
+                m = float(np.abs(t).max()) if slot.__class__ is range else abs(float(values[slot]))
+                if not m < inf:
+                    return None
+                top = m if m > top else top
+            z0 = np.full(M, x_start)
+            out = fjn(z0, *theta)
+            dF = np.empty(M)
+            dF[:] = out[1]                                     # F_x (a constant broadcast)
+            x = z0 - out[0] / dF                               # one exact step: x = x₀ - F/F_x
+            total = float(x.sum())
+            if not total - total == 0.0:
+                return None
+            a = np.abs(dF)                                     # F_x against its rounding noise
+            lo = float(a.min())
+            if not (lo > 0 and float(a.max()) < inf
+                    and lo * SINGULAR_COND > float(np.max(jnoise(x, *theta)[0]))):
+                return None
+            if minimize and float(dF.min()) <= 0:
+                return None
+            G = np.empty((M, p))
+            for j, column in enumerate(ftheta(x, *theta)):
+                G[:, j] = column
+            G /= dF[:, None]
+            np.negative(G, out=G)                              # ∂x/∂θ = -F_θ/F_x
+            largest = float(np.abs(G).max())
+            if not largest * top <= SINGULAR_SENSITIVITY or not largest < inf:
+                return None
+        return x, G
+
+    return fast

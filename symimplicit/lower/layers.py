@@ -110,6 +110,7 @@ class ImplicitLayer(Function):
         self.last_iterations = None
         self._solver = self._make_solver()
         self._is_minimize = statement.kind == "minimize"
+        self._kernel = self._make_kernel()
         super().__init__(name or f"{type(statement).__name__}Layer", self._forward,
                          vjp=self._vector_vjp if c.vector else self._scalar_vjp,
                          n_outputs=c.n_user if c.vector else 1,
@@ -138,6 +139,15 @@ class ImplicitLayer(Function):
             raise StatementError(f"a bracket is used by methods 'newton' and 'linear' only, "
                                  f"not {method!r}")
         return solver_class(method, c.vector)(c, tol=self.tol, max_iter=self.max_iter)
+
+    def _make_kernel(self):
+        """The generated Newton + checks + gradient of a smooth scalar statement solved by
+        'newton' without a bracket (:mod:`~symimplicit.lower.scalar_kernel`); None otherwise."""
+        c = self.compiled
+        if c.vector or c.kink_exprs or self.method != "newton" or self.bracket is not None:
+            return None
+        from symimplicit.lower.scalar_kernel import scalar_kernel
+        return scalar_kernel(c, self._solver.tol, self._solver.max_iter)
 
     def _initial(self, x0):
         """The start as a float (scalar) or an array over the system unknowns (x, then λ = 0)."""
@@ -193,18 +203,24 @@ class ImplicitLayer(Function):
     def _forward(self, *params, x0=None, _value_only=False):
         theta = self._theta(params)
         start = self._start if x0 is None else self._initial(x0)     # per-call x0: this call only
+        kernel = self._kernel
+        if kernel is not None:
+            out = kernel(start, *theta)                  # Newton, the checks, ∂x/∂θ in one call
+            if out is not None:                          # None: anything unusual, the general path
+                self.last_iterations = out[2]
+                return Saved(out[0], (out[0], out[1], theta, out[3]))
         return self._checked(self._run(start, theta), theta, _value_only)
 
     def _checked(self, sol, theta, value_only=False):
         """The checked solution as the node's value and the state its vjp needs:
-        (z, factorised ∂F/∂z, θ); scalar: (x, F_x, θ)."""
+        (z, factorised ∂F/∂z, θ); scalar: (x, F_x, θ, ∂x/∂θ or None: the vjp evaluates it)."""
         c = self.compiled
         if c.vector:
             z = sol.z
             lu = self._check_vector(sol, theta, value_only)
             return Saved(tuple([float(v) for v in z[:c.n_user]]), (z, lu, theta))
         self._check_scalar(sol, theta, value_only)
-        return Saved(sol.z, (sol.z, sol.jacobian, theta))
+        return Saved(sol.z, (sol.z, sol.jacobian, theta, None))     # None: ∂x/∂θ in the vjp
 
     def _on_kink(self, z, theta, J, value_only) -> bool:
         """Whether the solution sits on a kink of F (checks.kink_test): True for a value-only
@@ -302,7 +318,7 @@ class ImplicitLayer(Function):
                                      f"(N(∂F/∂{x}) = {noise:.3g})", sol.z, theta, dF)
         if dF == 0.0 or not math.isfinite(dF):
             raise self._singular(f"∂F/∂{x} = {dF}", sol.z, theta, dF)
-        if self._on_kink(np.array([sol.z]), theta, np.array([[dF]]), value_only):
+        if c.kink_exprs and self._on_kink(np.array([sol.z]), theta, np.array([[dF]]), value_only):
             return                                                   # F_x jumps there: no more tests
         if sol.multiple:
             raise self._singular(f"Newton converged linearly (a multiple root; ∂F/∂"
@@ -374,9 +390,10 @@ class ImplicitLayer(Function):
 
     # -- backward ------------------------------------------------------------- #
     def _scalar_vjp(self, g, node):
-        x, dF, theta = node.state                                    # the forward's θ, not the live one
+        x, dF, theta, grads = node.state                             # the forward's θ, not the live one
         c = self.compiled
-        grads = c.gradient(x, theta)                                 # ∂x*/∂θ = -(∂F/∂x)⁻¹ ∂F/∂θ
+        if grads is None:                                            # (the kernel's, if it ran)
+            grads = c.gradient(x, theta)                             # ∂x*/∂θ = -(∂F/∂x)⁻¹ ∂F/∂θ
         limit = SINGULAR_SENSITIVITY * (abs(x) if abs(x) > 1.0 else 1.0)
         for d, t in zip(grads, theta):
             if not abs(d * t) <= limit or d - d != 0:                # NaN, ±inf, oversensitive: the
