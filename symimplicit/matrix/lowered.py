@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import functools
+import math
+import operator
 
 import numpy as np
 import sympy as sp
@@ -130,8 +132,10 @@ def _numpy_getrs(lu, piv, B, trans=0):
 try:                                  # LAPACK directly: scipy's lu_factor / lu_solve wrappers
     from scipy.linalg import lapack as _lapack     # cost ~50 µs a call in Python checks
     _getrf, _getrs_raw = _lapack.dgetrf, _lapack.dgetrs
+    _lapack_order = True              # getrf copies a C-ordered matrix into Fortran order
 except ImportError:                   # scipy is optional: the core needs numpy only
     _getrf, _getrs_raw = _numpy_getrf, _numpy_getrs
+    _lapack_order = False
 
 
 def _matmul_product(vals, flags, xp=np):
@@ -156,10 +160,40 @@ def _matmul_product(vals, flags, xp=np):
     return xp.diag(out) if out_diag else out
 
 
-def _combine(flags):
-    """The runtime product of a MatMul's factors (``flags``: which are diag(d) columns)."""
+def _combine(kinds):
+    """The runtime product of a MatMul's factors, specialised to their kinds ('s' a scalar,
+    'd' a diag(d) held as its column, 'm' a matrix): no type tests at run time, and the
+    scalars' product scales the first diagonal factor (n entries) when there is one."""
+    scal = tuple(k for k, c in enumerate(kinds) if c == "s")
+    rest = tuple((k, c == "d") for k, c in enumerate(kinds) if c != "s")
+    if not scal and len(rest) == 2 and not rest[0][1] and not rest[1][1]:
+        return np.matmul                                    # A B: the common case
+    first_d = next((j for j, (_, d) in enumerate(rest) if d), None)
+
     def run(*vals):
-        return _matmul_product(vals, flags)
+        c = 1.0
+        for k in scal:
+            c = c * vals[k]
+        out, out_diag = None, False
+        for j, (k, is_d) in enumerate(rest):
+            v = vals[k].ravel() if is_d else vals[k]
+            if j == first_d and scal:
+                v = c * v                                    # c diag(d) = diag(c d)
+            if out is None:
+                out, out_diag = v, is_d
+            elif out_diag and is_d:
+                out = out * v                                # diag(a) diag(b) = diag(a ∘ b)
+            elif out_diag:
+                out, out_diag = out[:, None] * v, False      # diag(a) B = a[:, None] B
+            elif is_d:
+                out = out * v[None, :]                       # A diag(b) = A b[None, :]
+            else:
+                out = out @ v
+        if out is None:
+            return c
+        if scal and first_d is None:
+            out = c * out
+        return np.diag(out) if out_diag else out
     return run
 
 
@@ -205,6 +239,8 @@ class Plan:
         self.leaf_objects = {}     # symbol -> the object the plan's nodes read
         self.deps = []             # node -> frozenset of the symbols it reads
         self.dependents = {}       # symbol -> nodes that read it
+        self._ancestors = {}       # node -> the nodes it reads, children first
+        self._x = sp.Dummy("x")    # the one argument entrywise functions are keyed by
 
     def _node(self, key, fn, kids, solve_of=None, leaf=None):
         i = len(self.nodes)
@@ -237,28 +273,26 @@ class Plan:
             return self._const(key, np.zeros((_size(expr.shape[0], self.env),
                                               _size(expr.shape[1], self.env))))
         if isinstance(expr, MatAdd) or (isinstance(expr, sp.Add) and not isinstance(expr, MatrixExpr)):
-            return self._node(key, _total, [a(t) for t in expr.args])
+            kids = [a(t) for t in expr.args]
+            return self._node(key, operator.add if len(kids) == 2 else _total, kids)
         if isinstance(expr, MatMul):
             args = list(expr.args)
-            kids, flags = [], []
+            kids, kinds = [], []
             for i, f in enumerate(args):                    # A⁻¹ B = solve(A, B)
                 if isinstance(f, Inverse) and i + 1 < len(args) and isinstance(args[i + 1], MatrixExpr):
                     rest = MatMul(*args[i + 1:]) if len(args) > i + 2 else args[i + 1]
                     A = a(f.arg)
                     kids.append(self._node(("solve", f.arg, rest), None, [A, a(rest)], solve_of=A))
-                    flags.append(False)
                     break
                 kids.append(a(f.args[0]) if isinstance(f, DiagMatrix) else a(f))
-                flags.append(isinstance(f, DiagMatrix))
-            ravel = [i for i, d in enumerate(flags) if d]
-            comb = _combine(tuple(flags))
-            if ravel:
-                def fn(*vals, comb=comb, ravel=frozenset(ravel)):
-                    return comb(*(v.ravel() if k in ravel else v for k, v in enumerate(vals)))
-            else:
-                fn = comb
+                kinds.append("d" if isinstance(f, DiagMatrix) else
+                             "m" if isinstance(f, MatrixExpr) else "s")
+            fn = _combine(tuple(kinds) + ("m",) * (len(kids) - len(kinds)))
             return self._node(key, fn, kids)
         if isinstance(expr, sp.Mul):
+            c, rest = expr.as_coeff_Mul()                   # c · (the rest), c a number
+            if c.is_Number and rest.is_Mul is False and c != 1:
+                return self._node(key, lambda v, c=float(c): c * v, [a(rest)])
             return self._node(key, lambda *v: _product(1.0, *v), [a(t) for t in expr.args])
         if isinstance(expr, Transpose):
             return self._node(key, lambda v: v.T, [a(expr.arg)])
@@ -287,7 +321,13 @@ class Plan:
         if isinstance(expr, DiagMatrix):
             return self._node(key, lambda v: np.diag(v.ravel()), [a(expr.args[0])])
         if isinstance(expr, ElementwiseApplyFunction):
-            return self._node(key, _entrywise(expr.function, "numpy"), [a(expr.expr)])
+            same = ("entrywise", expr.function(self._x), expr.expr)   # f∘X whatever f's dummy
+            if same in self.index:
+                self.index[key] = self.index[same]
+                return self.index[same]
+            i = self._node(same, _entrywise(expr.function, "numpy"), [a(expr.expr)])
+            self.index[key] = i
+            return i
         if isinstance(expr, sp.Number):
             return self._const(key, float(expr))
         if isinstance(expr, (sp.Pow, sp.Function)):
@@ -295,6 +335,20 @@ class Plan:
             return self._node(key, sp.lambdify(syms, expr.func(*syms), "numpy"),
                               [a(t) for t in expr.args])
         raise StatementError(f"cannot evaluate {type(expr).__name__} in {expr}")
+
+    def ancestors(self, i):
+        """The nodes node i reads, itself last, in an order that puts children first (node
+        indices ascend from children to parents, so the sorted set is one)."""
+        order = self._ancestors.get(i)
+        if order is None:
+            seen, todo = {i}, [i]
+            while todo:
+                for k in self.nodes[todo.pop()][1]:
+                    if k not in seen:
+                        seen.add(k)
+                        todo.append(k)
+            order = self._ancestors[i] = tuple(sorted(seen))
+        return order
 
     def frame(self):
         """A fresh :class:`Frame` (no symbol set)."""
@@ -306,18 +360,21 @@ def _name(what):
 
 
 def _factor(A, what):
-    """LU of A (LAPACK getrf); a non-finite A or a zero pivot is a SingularJacobianError."""
+    """LU of A (LAPACK getrf), as (lu, piv, flip); a non-finite A or a zero pivot is a
+    SingularJacobianError.  A C-ordered A is factorised as Aᵀ (flip = 1: its Fortran-ordered
+    view, no transposing copy; A x = B is then solved as (Aᵀ)ᵀ x = B)."""
     if not np.isfinite(A).all():
         raise SingularJacobianError(f"{_name(what)} is not finite", value=A)
-    lu, piv, info = _getrf(A)
+    flip = int(_lapack_order and A.ndim == 2 and A.flags.c_contiguous and not A.flags.f_contiguous)
+    lu, piv, info = _getrf(A.T if flip else A)
     if info != 0:                                            # info > 0: U[info-1, info-1] = 0
         raise SingularJacobianError(f"{_name(what)} is singular (a zero pivot in its LU "
                                     "factorisation)", value=A)
-    return lu, piv
+    return lu, piv, flip
 
 
 def _getrs(lu, B, trans):
-    x, info = _getrs_raw(lu[0], lu[1], B, trans=trans)
+    x, info = _getrs_raw(lu[0], lu[1], B, trans=trans ^ lu[2])
     return x
 
 
@@ -329,14 +386,17 @@ def _lu_solve(lu, B, trans, what, A):
     return x
 
 
-def _refine(lu, A, B, trans, rtol):
+def _refine(lu, A, B, trans, rtol, sweeps=None):
     """Solve A x = B (Aᵀ x = B for trans=1) with the LU of a nearby matrix by iterative
-    refinement x ← x + LU⁻¹ (B − A x); None unless the corrections contract to rtol |x|.
+    refinement x ← x + LU⁻¹ (B − A x); None unless the corrections contract to rtol |x|
+    (|dx| ≤ rtol |x|, or r/(1 − r) |dx| ≤ rtol |x|: the error bound at contraction r).
 
-    A sweep costs ~4n² flops against ~⅔n³ for a fresh LU: at most n/16 sweeps (none below
-    n = 32, where the LU is as cheap as the Python around a sweep), and None as soon as the
-    observed contraction r = |dxₖ|/|dxₖ₋₁| needs more sweeps than are left."""
-    sweeps = min(6, A.shape[0] // 16)
+    A sweep costs ~4n² flops against ~⅔n³ for a fresh LU: at most ``sweeps`` (default
+    :func:`_sweeps_per_lu`, capped at 6), none below n = 32 (where the LU is as cheap as the
+    Python around a sweep), and None as soon as the observed contraction
+    r = |dxₖ|/|dxₖ₋₁| needs more sweeps than are left."""
+    if sweeps is None:
+        sweeps = min(6, _sweeps_per_lu(A.shape[0]))
     if sweeps < 2:
         return None
     At = A.T if trans else A
@@ -346,15 +406,31 @@ def _refine(lu, A, B, trans, rtol):
         dx = _getrs(lu, B - At @ x, trans)
         x = x + dx
         size, scale = abs(dx).max(), abs(x).max()
-        if not (np.isfinite(size) and np.isfinite(scale)) or size > 0.5 * prev:
-            return None                                      # not contracting: factor afresh
-        if size <= rtol * scale:
-            return x
-        r = size / prev                                      # |dx| shrinks ~ rᵏ: sweeps left?
-        if r > 0 and np.log(rtol * scale / size) / np.log(r) > sweeps - k - 1:
+        if not (size < math.inf and scale < math.inf):       # NaN or inf: factor afresh
             return None
+        r = size / prev                                      # the observed contraction
+        if size <= rtol * scale or r / (1 - r) * size <= rtol * scale:  # |x - x*| ≲ r/(1-r)|dx|
+            return x
+        if r > 0.5:                                          # stalled: at the rounding floor
+            return x if size <= _REFINE_FLOOR * scale else None   # (accept) or diverging
+        if r > 0 and math.log(rtol * scale / size) / math.log(r) > sweeps - k - 1:
+            return None                                      # |dx| shrinks ~ rᵏ: too few left
         prev = size
     return None
+
+
+_REFINE_FLOOR = 32 * _EPS   # corrections stall near √n ε |x| (rounding in B − A x): converged
+
+
+def _diverged(statement, what, k):
+    return ConvergenceError(f"Newton on {statement} did not converge: {what} is not finite "
+                            f"after {k} steps", iterations=k)
+
+
+def _sweeps_per_lu(n):
+    """How many solves with a kept LU (getrs + a matrix-vector product, memory-bound) cost
+    about one fresh J and LU (BLAS-3): measured ≈ n/14 at n = 100, ≈ 20 at n = 1000."""
+    return max(1, min(n // 16, 20))
 
 
 class Frame:
@@ -367,6 +443,7 @@ class Frame:
         self.vals = [_MISSING] * len(plan.nodes)
         self.given = {}                    # symbol -> its value
         self.lus, self.hints = {}, {}      # node -> LU of its value / of an earlier value
+        self.sweeps = {}                   # node -> refinement sweeps allowed from its hint
 
     def set(self, sym, value):
         plan, vals = self.plan, self.vals
@@ -381,23 +458,27 @@ class Frame:
         self.given[sym] = value
 
     def value(self, i):
-        if i >= len(self.vals):
-            self.vals.extend([_MISSING] * (len(self.plan.nodes) - len(self.vals)))
-        v = self.vals[i]
-        if v is _MISSING:
-            fn, kids, solve_of, leaf = self.plan.nodes[i]
+        vals = self.vals
+        if i >= len(vals):
+            vals.extend([_MISSING] * (len(self.plan.nodes) - len(vals)))
+        v = vals[i]
+        if v is not _MISSING:
+            return v
+        nodes = self.plan.nodes
+        for j in self.plan.ancestors(i):                   # children first: one flat pass
+            if vals[j] is not _MISSING:
+                continue
+            fn, kids, solve_of, leaf = nodes[j]
             if leaf is not None:
                 if leaf not in self.given:
                     raise StatementError(f"no value given for {leaf}")
-                v = self.vals[i] = self.given[leaf]
-                return v
-            args = [self.value(k) for k in kids]
-            if solve_of is not None:                        # A⁻¹ B by the kept factorisation
-                v = self.solve(solve_of, args[1], what="the matrix inverted in the formula")
+                vals[j] = self.given[leaf]
+            elif solve_of is not None:                      # A⁻¹ B by the kept factorisation
+                vals[j] = self.solve(solve_of, vals[kids[1]],
+                                     what="the matrix inverted in the formula")
             else:
-                v = fn(*args)
-            self.vals[i] = v
-        return v
+                vals[j] = fn(*[vals[k] for k in kids])
+        return vals[i]
 
     def solve(self, i, B, trans=0, what="F_z", rtol=4 * _EPS):
         """A⁻¹ B (A⁻ᵀ B for trans=1) for the matrix A at node i; by refinement from an
@@ -407,7 +488,7 @@ class Frame:
         if lu is None:
             hint = self.hints.get(i)
             if hint is not None:
-                x = _refine(hint, A, B, trans, rtol)
+                x = _refine(hint, A, B, trans, rtol, self.sweeps.get(i))
                 if x is not None:
                     return x
             lu = self.lus[i] = _factor(A, what)
@@ -579,11 +660,15 @@ class LoweredMatrix:
 
     # -- the numbers --------------------------------------------------------------------------
     def solve(self, z0=None, tol=1e-14, maxiter=100, **arrays):
-        """The root z (Newton z ← z - F_z⁻¹ F), an array of the unknown's shape.
+        """The root z (simplified Newton z ← z − J⁻¹ F, J = F_z at a recent iterate), an
+        array of the unknown's shape.
 
-        Each step solves with F_z at the iterate: by refining with the LU of the previous
-        iterate's F_z when that converges (late steps), else by a fresh LU; stop when
-        max|step| ≤ tol (1 + max|z|).  A zero pivot or a non-finite F_z is a
+        A step reuses the LU of the last J while the steps contract fast enough: J is formed
+        and factorised afresh when the observed contraction θ = |stepₖ|/|stepₖ₋₁| exceeds ½,
+        or when the chord would need more steps to reach ``tol`` than a factorisation costs
+        in steps (about n/16, at least 1).  Stop when max|step| ≤ tol (1 + max|z|) on a fresh
+        Newton step, or on a chord step whose contraction is known below ½ (its error is
+        then below θ/(1 − θ) |step| ≤ |step|).  A zero pivot or a non-finite F_z is a
         ``SingularJacobianError``; a non-finite residual or ``maxiter`` steps a
         ``ConvergenceError``."""
         st = self.statement
@@ -591,23 +676,42 @@ class LoweredMatrix:
         _, iF, iJ, _, zshape = rec
         z = np.zeros(zshape) if z0 is None else self._z(z0, zshape)
         what = lambda: f"F_z of {st}"
-        eta = 1e-2
+        budget = _sweeps_per_lu(z.size)        # chord steps worth one fresh J and LU
+        lu = J = None
+        prev = theta = None                    # the last step's size and contraction (same LU)
+        zsym = frame.plan.leaf_objects.get(st.unknown, st.unknown)   # hits by identity
         for k in range(maxiter):
-            frame.set(st.unknown, z)
+            frame.set(zsym, z)
             F = frame.value(iF)
-            if not np.isfinite(F).all():
-                raise ConvergenceError(f"Newton on {st} did not converge: the residual is not "
-                                       f"finite after {k} steps", iterations=k)
-            # inexact Newton: the step to relative accuracy eta = the last step's relative size
-            # (superlinear; ≥ 4ε), so max|step| still measures the error in the stop rule
-            step = frame.solve(iJ, F, what=what, rtol=eta)
+            if lu is None:                                  # J = F_z(zₖ), factorised once
+                if not np.isfinite(F).all():                # (a bad residual named first)
+                    raise _diverged(st, "the residual", k)
+                J = frame.value(iJ)
+                lu, prev, theta = _factor(J, what), None, None
+            step = _getrs(lu, F, 0)
             z = z - step
             size = abs(step).max() / (1 + abs(z).max())
-            eta = max(4 * _EPS, min(1e-2, size))
-            if size <= tol:
-                frame.set(st.unknown, z.copy())             # the kept point holds its own copy
-                self._last = (vals, frame.given[st.unknown], frame, rec)
+            if not size < math.inf:                         # one test for NaN and inf
+                if not np.isfinite(F).all():
+                    raise _diverged(st, "the residual", k)
+                _lu_solve(lu, F, 0, what, J)                # raises: numerically singular
+                raise _diverged(st, "the iterate", k)
+            if prev is not None:
+                theta = size / prev if prev > 0 else 0.0
+            if size <= tol and (prev is None or theta <= 0.5):
+                if not np.isfinite(z).all():                # |z| overflowed: size reads 0
+                    raise _diverged(st, "the iterate", k + 1)
+                frame.set(zsym, z.copy())                   # the kept point holds its own copy
+                frame.hints[iJ] = lu                        # vjp/jacobian refine from this LU
+                frame.sweeps[iJ] = budget if z.size >= 32 else 0
+                self._last = (vals, frame.given[zsym], frame, rec)
                 return z
+            if theta is not None and (theta > 0.5 or (    # chord too slow: J afresh next step
+                    theta > 0 and math.log(tol / size) / math.log(theta) > budget)):
+                lu = None
+            elif prev is None and budget == 1:
+                lu = None                                   # small n: plain Newton is cheapest
+            prev = size
         raise ConvergenceError(f"Newton on {st} did not converge in {maxiter} steps",
                                iterations=maxiter)
 
