@@ -664,7 +664,8 @@ class LoweredMatrix:
         array of the unknown's shape.
 
         A step reuses the LU of the last J while the steps contract fast enough: J is formed
-        and factorised afresh when the observed contraction θ = |stepₖ|/|stepₖ₋₁| exceeds ½,
+        and factorised afresh when the observed contraction θ = |stepₖ|/|stepₖ₋₁| exceeds ½
+        (a chord step with θ ≥ 1 is undone first),
         or when the chord would need more steps to reach ``tol`` than a factorisation costs
         in steps (about n/16, at least 1).  Stop when max|step| ≤ tol (1 + max|z|) on a fresh
         Newton step, or on a chord step whose contraction is known below ½ (its error is
@@ -698,6 +699,9 @@ class LoweredMatrix:
                 raise _diverged(st, "the iterate", k)
             if prev is not None:
                 theta = size / prev if prev > 0 else 0.0
+                if theta >= 1:                              # the chord step does not contract:
+                    z, lu = z + step, None                  # undo it, Newton from where it was
+                    continue
             if size <= tol and (prev is None or theta <= 0.5):
                 if not np.isfinite(z).all():                # |z| overflowed: size reads 0
                     raise _diverged(st, "the iterate", k + 1)
