@@ -10,7 +10,6 @@ from sympy.matrices.expressions import (MatrixSymbol, MatMul, MatAdd, Inverse, T
                                         HadamardProduct)
 
 from ..errors import DerivationError
-from sympy.matrices.expressions.matexpr import MatrixElement
 from .rules import differential, collect, adjoint
 
 __all__ = ["MatrixDerivation"]

@@ -7,7 +7,7 @@ function with a ``jax.custom_vjp`` made of the derived matrix formulas.
 With equality constraints the unknown is w = [z; λ₁; ...], Newton uses the block KKT matrix K
 and the backward pass [u; v] = K⁻ᵀ [z̄; 0], θ̄ = −(F_θ*[u] + G_θ*[v]); the function returns z.
 
-The same expressions as the numpy path (:func:`~symimplicit.matrix.lowered.evaluate` with
+The same expressions as the numpy path (:func:`~symimplicit.matrix.evaluate.evaluate` with
 ``xp=jax.numpy``), so the iterations are never differentiated.  Reverse mode only
 (``jax.grad``, ``jax.jacrev``/``jax.jacobian``, ``jit``); forward mode (``jvp``, ``jacfwd``)
 is not defined for a custom_vjp.  A Newton solve that does not stop within ``max_iter`` steps
@@ -20,7 +20,7 @@ from sympy.matrices.expressions import MatrixSymbol
 
 from ..errors import ConvergenceError, StatementError
 from ..lower.jax import require_jax
-from .lowered import _size, evaluate
+from .evaluate import _size, evaluate
 
 __all__ = ["to_jax"]
 

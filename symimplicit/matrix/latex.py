@@ -5,7 +5,7 @@ Steps: the statement, the differential of both sides, dz collected, solved, the 
 from __future__ import annotations
 
 import sympy as sp
-from sympy.matrices.expressions import MatrixSymbol, MatAdd, MatMul
+from sympy.matrices.expressions import MatrixSymbol
 from sympy.printing.latex import LatexPrinter
 
 __all__ = ["MatrixLatexPrinter", "matrix_latex", "derivation_latex", "kkt_latex"]

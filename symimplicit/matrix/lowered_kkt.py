@@ -7,10 +7,10 @@ vjp:      [u; v] = K⁻ᵀ [z̄; λ̄] (one solve),  θ̄ = −(F_θ*[u] + G_θ*
 from __future__ import annotations
 
 import numpy as np
-from sympy.matrices.expressions import MatrixSymbol
 
 from ..errors import StatementError, ConvergenceError, SingularJacobianError
-from .lowered import LoweredMatrix, evaluate, _size
+from .evaluate import _size, evaluate
+from .lowered import LoweredMatrix
 
 __all__ = ["LoweredKKT"]
 

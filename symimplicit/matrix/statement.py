@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol, MatMul
-from sympy.matrices.expressions.matexpr import MatrixElement
 
 from ..errors import StatementError, ArgumentError
 from .rules import check_supported, differential, collect, as_traces
