@@ -249,3 +249,22 @@ def test_random_contractive_deqs_pass(seed, scale):
     report = verify(DEQ, at=data, dps=30)
     assert report.ok, str(report)
     assert verify(DEQ, at=data, dps=30, cotangent=[1.0, 0.0]).ok
+
+
+@pytest.mark.parametrize("bias", [3.4, 8.0, 15.0])
+def test_saturated_tanh_keeps_its_digits(bias):
+    """D = 1 − tanh(u)² where tanh saturates (|u| large): written as 1 − tanh² it would lose
+    log10(1/D) digits (5e-10 relative at u = 8); the derivative and the vjp stay within the
+    report's tol of mpmath (a 30-digit entry-wise reference)."""
+    rng = np.random.default_rng(7325)
+    Wv = rng.standard_normal((2, 2))
+    Wv *= 0.5 / np.linalg.norm(Wv, 2)
+    data = {"W": Wv, "b": np.array([bias, 0.15])}
+    report = verify(DEQ, at=data, dps=30, cotangent=[1.0, 0.0])
+    assert report.ok, str(report)
+    z = DEQ.lower("numpy").solve(W=Wv, b=data["b"].reshape(2, 1))
+    with mp.workdps(40):                                     # b̄₀ = ∂z₀/∂b₀ ∝ sech²(u₀), tiny
+        u0 = mp.mpf(Wv[0, 0]) * mp.mpf(z[0, 0]) + mp.mpf(Wv[0, 1]) * mp.mpf(z[1, 0]) + bias
+        sech2 = 1 / mp.cosh(u0) ** 2
+    g = DEQ.lower("numpy").vjp(np.array([[1.0], [0.0]]), z=z, W=Wv, b=data["b"].reshape(2, 1))
+    assert 0 < g["b"][0, 0] < 10 * float(sech2)              # the right tiny size, not 0 or noise
