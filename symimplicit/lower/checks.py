@@ -30,6 +30,7 @@ import numpy as np
 
 from symimplicit.errors import (NonDifferentiableError, NonFiniteError, SingularJacobianError,
                                 SymimplicitError)
+from symimplicit.lower.lu import power_of_two_scale
 
 __all__ = ["SINGULAR_COND", "SINGULAR_SENSITIVITY", "KINK_FLOOR", "singular_derivative", "equilibrated",
            "singular_jacobian", "oversensitive", "kink_test", "where_text", "singular_error",
@@ -63,13 +64,6 @@ def singular_jacobian(J, noise=None):
         return ~(cond < SINGULAR_COND)
 
 
-def _power_of_two_scale(largest):
-    """2^-round(log2 m) for each m > 0 (1 where m is 0): an exact scaling of a row or column."""
-    with np.errstate(divide="ignore"):
-        exponent = np.where(largest > 0, np.round(np.log2(np.where(largest > 0, largest, 1))), 0)
-    return np.exp2(-exponent)
-
-
 def equilibrated(J):
     """D_r J D_c with powers of two making every row's, then column's, largest entry ≈ 1.
 
@@ -77,8 +71,8 @@ def equilibrated(J):
     per-component accuracy of z and ∂z/∂θ do not (a Cobb-Douglas KKT matrix with x = 2.6e6
     and λ = 1.7e-4 has cond 1e15 but is perfectly conditioned once scaled: no singularity).
     Scaling by powers of two is exact, so the test sees J's own rounding."""
-    J = J * _power_of_two_scale(np.abs(J).max(axis=-1))[..., :, None]      # rows
-    return J * _power_of_two_scale(np.abs(J).max(axis=-2))[..., None, :]   # columns
+    J = J * power_of_two_scale(np.abs(J).max(axis=-1))[..., :, None]      # rows
+    return J * power_of_two_scale(np.abs(J).max(axis=-2))[..., None, :]   # columns
 
 
 def oversensitive(dz, theta, z):

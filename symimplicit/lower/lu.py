@@ -30,7 +30,8 @@ import math
 
 import numpy as np
 
-__all__ = ["ScaledLU", "PlainLU", "SingularLU", "lu_solve_once", "HAVE_LAPACK"]
+__all__ = ["ScaledLU", "PlainLU", "SingularLU", "lu_solve_once", "power_of_two_scale",
+           "HAVE_LAPACK"]
 
 try:
     from scipy.linalg import lapack as _lapack
@@ -44,10 +45,20 @@ class SingularLU(ArithmeticError):
     """An exactly zero pivot: the matrix is singular in float64."""
 
 
-def _power_of_two_scale(largest):
-    """2^-round(log2 m) for each m > 0 and finite (1 otherwise): an exact scaling."""
-    good = np.isfinite(largest) & (largest > 0)
-    return np.exp2(-np.round(np.log2(np.where(good, largest, 1.0))))
+_HALF_OCTAVE = 2.0 ** -0.5
+
+
+def power_of_two_scale(largest):
+    """2^-round(log2 m) for each m > 0 and finite (1 otherwise): an exact scaling of a row or
+    column whose largest magnitude is m.
+
+    m = f·2ᵉ with f ∈ [½, 1) (frexp), so round(log2 m) = e − [f < 2^-½]: no logarithm.
+
+    >>> power_of_two_scale(np.array([3.0, 0.3, 0.0, np.inf, 1.0])).tolist()
+    [0.25, 4.0, 1.0, 1.0, 1.0]
+    """
+    f, e = np.frexp(largest)                                 # inf, NaN: f is inf/NaN, e = 0
+    return np.ldexp(1.0, -(e - ((f < _HALF_OCTAVE) & (f > 0))))
 
 
 class ScaledLU:
@@ -64,10 +75,10 @@ class ScaledLU:
         J = np.asarray(J, dtype=float)
         self.n = J.shape[0]
         absJ = np.abs(J)
-        self.rows = r = _power_of_two_scale(absJ.max(axis=1))               # D_r
+        self.rows = r = power_of_two_scale(absJ.max(axis=1))               # D_r
         rows_one = bool((r == 1.0).all())
         absS = absJ if rows_one else absJ * r[:, None]
-        self.cols = c = _power_of_two_scale(absS.max(axis=0))              # D_c
+        self.cols = c = power_of_two_scale(absS.max(axis=0))              # D_c
         if rows_one and (c == 1.0).all():                            # scaled already (a DEQ)
             S = J
         else:

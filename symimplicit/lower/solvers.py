@@ -40,7 +40,7 @@ import numpy as np
 from symimplicit.errors import ConvergenceError, DomainError, SingularJacobianError, StatementError
 from symimplicit.lower.checks import SINGULAR_COND, singular_derivative  # noqa: F401 (re-exported)
 from symimplicit.lower.options import check_bracket
-from symimplicit.lower.lu import PlainLU, ScaledLU, SingularLU
+from symimplicit.lower.lu import PlainLU, ScaledLU, SingularLU, power_of_two_scale
 
 __all__ = ["Solution", "ScalarNewton", "VectorNewton", "BatchNewton", "FixedPointIteration", "Anderson", "AffineSolve",
            "SOLVERS", "solver_class", "DEFAULT_TOL", "small_step", "at_floor", "stagnated",
@@ -310,10 +310,7 @@ def row_scales(J):
     currency beside marginal utilities: Cobb-Douglas at prices 630 and 0.73 crawled at
     t = 2⁻⁹ for 100 iterations under ‖F‖∞).  Fixed for a whole solve: one merit function."""
     with np.errstate(all="ignore"):
-        largest = np.abs(J).max(axis=-1)
-        good = np.isfinite(largest) & (largest > 0)
-        exponent = np.round(np.log2(np.where(good, largest, 1.0)))
-    return np.exp2(-np.where(good, exponent, 0.0))
+        return power_of_two_scale(np.abs(J).max(axis=-1))
 
 
 class VectorNewton(_Solver):
