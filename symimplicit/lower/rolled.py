@@ -38,13 +38,12 @@ True
 """
 from __future__ import annotations
 
-from itertools import count
 
 import numpy as np
 import sympy as sp
 
 from symimplicit.errors import DerivationError
-from symimplicit.lower.codegen import _check_supported
+from symimplicit.lower.codegen import _check_supported, _remake
 from symimplicit.lower.rounding import rounding_scale
 from symimplicit.lower.straight_line import deep_recursion, straight_line
 
@@ -103,7 +102,6 @@ class RolledSystem:
             return self._rows(self._evaluate(v, False, values_only=True), 0)
 
     def _evaluate(self, v, noise: bool, values_only: bool = False):
-        n = self.n
         if len(self.c0):
             L = self.A @ v + self.c0                          # every linear form at once
             NL = self.B @ np.abs(v) + self.b0 if noise else None
@@ -427,13 +425,6 @@ def _reduce(e, index, forms, memo):
 
 
 _ODD = frozenset({sp.sin, sp.tan, sp.sinh, sp.tanh, sp.asin, sp.atan, sp.asinh, sp.atanh, sp.erf})
-
-
-def _remake(e, args):
-    try:
-        return e.func(*args, evaluate=False)
-    except TypeError:
-        return e.func(*args)
 
 
 _SLOTS: dict = {}
