@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 
+import mpmath as mp
 import sympy as sp
 from hypothesis import example, given, settings, strategies as st
 
@@ -48,3 +49,42 @@ def test_a_hundred_term_row_of_a_tanh_cell_is_decided():
     row = sp.tanh(sp.Add(*[sp.Rational(rng.randint(-50, 50), 97) * zj for zj in z]))
     assert not is_identically_zero(z[0] - row)
     assert is_identically_zero(row - row.func(*row.args))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(PIECES), st.sampled_from(PIECES), st.sampled_from(PIECES),
+       st.integers(0, 10 ** 6))
+def test_the_mpmath_walk_equals_sympys_evaluation(u, v, w, seed):
+    """The direct mpmath walk of the probe gives SymPy's own 50-digit value (or declines)."""
+    from symimplicit.derive.zero import _Undecided, _mpmath_value
+    expr = u * v - w / (v + 2) + sp.exp(u - w) * sp.tanh(v) ** 2
+    point = sample_point(expr.free_symbols, random.Random(seed))
+    try:
+        got = _mpmath_value(expr, point, 60)
+    except _Undecided:
+        return
+    want = sp.N(expr.subs(point), 50)
+    assert got is not None
+    got = sp.Float(mp.nstr(got, 55), 60)                   # all of its 60 digits, not str's 15
+    assert abs(got - want) <= abs(want) * sp.Float(10) ** -45
+
+
+def test_a_large_deq_row_is_decided_by_the_walk():
+    """x − tanh(Σ 120 terms): nonzero without SymPy's evaluation; the same sum against a
+    shuffled copy of itself: zero (the probes see 0, the expansion confirms)."""
+    import symimplicit.derive.zero as zero
+    z = sp.symbols("z0:120")
+    rng = random.Random(4)
+    terms = [sp.Rational(rng.randint(-50, 50), rng.randint(1, 40)) * s for s in z]
+    row = sp.tanh(sp.Add(*terms) + a)
+    calls = []
+    real_probe = zero._probe
+    zero._probe = lambda *args: calls.append(1) or real_probe(*args)
+    try:
+        assert not is_identically_zero(z[0] - row)
+        assert calls == []                                  # the walk decided alone
+        shuffled = terms[:]
+        rng.shuffle(shuffled)
+        assert is_identically_zero(sp.Add(*terms) - sp.Add(*shuffled, evaluate=False))
+    finally:
+        zero._probe = real_probe
