@@ -210,3 +210,25 @@ def test_without_scipy_the_numpy_factorisation_gives_the_closed_form(monkeypatch
     assert np.abs(low.jacobian("b", W=Wv, b=bv) - truth).max() <= 1e-14
     with _pytest.raises(SingularJacobianError):
         L.factor(np.zeros((3, 3)), "F_z")
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.sampled_from([32, 50]), seed=st.integers(0, 10 ** 6),
+       size=st.floats(1e-12, 3.0), trans=st.integers(0, 1))
+def test_refinement_is_accurate_or_declines(n, seed, size, trans):
+    """Refinement from the LU of A + E, for perturbations from 1e-12 to 3 (where it
+    diverges): either x with A x = B (Aᵀ x = B) to 1e-13 against numpy's fresh solve, or
+    None (the caller factorises afresh), never an inaccurate x."""
+    from symimplicit.matrix import linsolve
+    rng = np.random.default_rng(seed)
+    A = np.eye(n) + 0.3 * rng.standard_normal((n, n)) / np.sqrt(n)
+    E = size * rng.standard_normal((n, n)) / np.sqrt(n)
+    B = rng.standard_normal((n, 1))
+    try:
+        lu = linsolve.factor(A + E, "A + E")
+    except SingularJacobianError:
+        return
+    x = linsolve.refine(lu, A, B, trans, 4 * np.finfo(float).eps, sweeps=20)
+    if x is not None:
+        want = np.linalg.solve(A.T if trans else A, B)
+        _close(x, want, 1e-13)

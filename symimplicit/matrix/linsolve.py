@@ -86,8 +86,10 @@ def refine(lu, A, B, trans, rtol, sweeps=None):
         size, scale = abs(dx).max(), abs(x).max()
         if not (size < math.inf and scale < math.inf):       # NaN or inf: factor afresh
             return None
-        r = size / prev                                      # the observed contraction
-        if size <= rtol * scale or r / (1 - r) * size <= rtol * scale:  # |x - x*| ≲ r/(1-r)|dx|
+        if size <= rtol * scale:
+            return x
+        r = size / prev if prev > 0 else math.inf            # the observed contraction
+        if r <= 0.5 and r / (1 - r) * size <= rtol * scale:  # |x - x*| ≲ r/(1-r)|dx| (r < 1)
             return x
         if r > 0.5:                                          # stalled: at the rounding floor
             return x if size <= REFINE_FLOOR * scale else None   # (accept) or diverging
