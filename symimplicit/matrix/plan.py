@@ -85,7 +85,7 @@ class Plan:
     Examples
     ========
     >>> import numpy as np, sympy as sp
-    >>> from symimplicit.matrix.lowered import Plan
+    >>> from symimplicit.matrix.plan import Plan
     >>> A, x = sp.MatrixSymbol("A", 2, 2), sp.MatrixSymbol("x", 2, 1)
     >>> plan = Plan({})
     >>> i = plan.add(A*x + x)
