@@ -191,12 +191,12 @@ class LoweredMatrix:
         array of the unknown's shape.
 
         A step reuses the LU of the last J while the steps contract fast enough: J is formed
-        and factorised afresh when the observed contraction θ = |stepₖ|/|stepₖ₋₁| exceeds ½
+        and factorised afresh when the observed contraction θ = ‖stepₖ‖/‖stepₖ₋₁‖ exceeds ½
         (a chord step with θ ≥ 1 is undone first),
         or when the chord would need more steps to reach ``tol`` than a factorisation costs
-        in steps (about n/16, at least 1).  Stop when max|step| ≤ tol (1 + max|z|) on a fresh
+        in steps (about n/16, at least 1).  Stop when ‖step‖∞ ≤ tol (1 + ‖z‖∞) on a fresh
         Newton step, or on a chord step whose contraction is known below ½ (its error is
-        then below θ/(1 − θ) |step| ≤ |step|).  A zero pivot or a non-finite F_z is a
+        then below θ/(1 − θ) ‖step‖ ≤ ‖step‖).  A zero pivot or a non-finite F_z is a
         ``SingularJacobianError``; a non-finite residual or ``maxiter`` steps a
         ``ConvergenceError``."""
         st = self.statement
