@@ -91,7 +91,7 @@ def _mpmath_value(expr: sp.Expr, point: dict, dps: int):
             if e is sp.pi:
                 return +mp.pi
             if e is sp.E:
-                return mp.e + 0
+                return +mp.e
             raise _Undecided(e)
         v = memo.get(e)
         if v is not None:
@@ -130,12 +130,13 @@ def _certainly_nonzero(expr: sp.Expr, point: dict) -> bool:
     subs= costs a second on a 100-term tanh."""
     try:
         low, high = (_mpmath_value(expr, point, dps) for dps in PROBE_DPS)
-        if low is not None and high is not None and high != 0:
-            with mp.workdps(max(PROBE_DPS) + 10):
-                if _agree(low, high):
-                    return True
     except (_Undecided, RecursionError, ZeroDivisionError, ValueError, OverflowError):
         pass                                  # decided by SymPy's evaluation below
+    else:                                     # the walk is that evaluation's arithmetic:
+        if low is None or high is None or high == 0:      # its verdict stands
+            return False
+        with mp.workdps(max(PROBE_DPS) + 10):
+            return _agree(low, high)
     try:
         low, high = (_probe(expr, point, dps) for dps in PROBE_DPS)
     except Exception:                         # domain errors, overflow: not decided here

@@ -222,7 +222,7 @@ class LoweredMatrix:
             if not size < math.inf:                         # one test for NaN and inf
                 if not np.isfinite(F).all():
                     raise _diverged(st, "the residual", k)
-                linsolve.lu_solve(lu, F, 0, what, J)                # raises: numerically singular
+                linsolve.lu_solve(lu, F, 0, what, J)       # raises: numerically singular
                 raise _diverged(st, "the iterate", k)
             if prev is not None:
                 theta = size / prev if prev > 0 else 0.0
